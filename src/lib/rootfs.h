@@ -1,0 +1,63 @@
+/* husk: the container's filesystem view (mounts.c, devices.c, rootfs.c).
+ *
+ * Called in the container init, in its new mount namespace, in this order:
+ *   husk_rootfs_prepare()   propagation, rootfs bind, spec mounts in order,
+ *                           default + spec devices, /dev symlinks
+ *   (createContainer hooks run here, before pivot)
+ *   husk_rootfs_pivot()     pivot_root (or MS_MOVE + chroot with no_pivot)
+ *   (terminal set-up: /dev/console)
+ *   husk_rootfs_finalize()  maskedPaths, readonlyPaths, root.readonly,
+ *                           final rootfsPropagation
+ * Every path inside the rootfs is resolved without leaving it (openat2 with
+ * RESOLVE_IN_ROOT, or an equivalent walk), and mounts target fds through
+ * /proc/self/fd/N, not re-resolved strings. */
+#ifndef HUSK_ROOTFS_H
+#define HUSK_ROOTFS_H
+
+#include <stdbool.h>
+#include "husk/spec.h"
+
+typedef struct
+{
+  const husk_spec_t *spec;
+  const char *rootfs;  /* absolute host path of the rootfs directory */
+  const char *bundle;  /* absolute bundle path (relative mount sources resolve here) */
+  bool no_pivot;
+  bool in_userns;      /* new user namespace: mknod is impossible, bind-mount devices */
+  bool new_netns;      /* false: sysfs cannot be mounted, bind the host's /sys (rbind, ro) */
+  bool new_pidns;      /* false with no new pid ns: proc still mounted (fresh proc) */
+  bool new_cgroupns;
+} husk_rootfs_ctx_t;
+
+int husk_rootfs_prepare (const husk_rootfs_ctx_t *ctx, husk_error_t *err);
+int husk_rootfs_pivot (const husk_rootfs_ctx_t *ctx, husk_error_t *err);
+int husk_rootfs_finalize (const husk_rootfs_ctx_t *ctx, husk_error_t *err);
+
+/* Open a path inside root_fd without leaving it (openat2 RESOLVE_IN_ROOT,
+ * falling back to a component walk).  flags as for openat. */
+int husk_open_in_root (int root_fd, const char *path, int flags, mode_t mode, husk_error_t *err);
+
+/* Create (mkdir -p) the parent dirs of path inside root_fd and the target
+ * itself as a directory (is_dir) or an empty file; returns an O_PATH fd of it. */
+int husk_create_in_root (int root_fd, const char *path, bool is_dir, husk_error_t *err);
+
+/* Parse mount options into flags, propagation flags, recursive attrs and data. */
+typedef struct
+{
+  unsigned long flags;       /* MS_* for mount(2) */
+  unsigned long clear_flags; /* flags explicitly cleared (rw, suid, ...) */
+  unsigned long propagation; /* MS_SHARED|MS_PRIVATE|... (+MS_REC) */
+  unsigned long long attr_set, attr_clr; /* MOUNT_ATTR_* for r* options */
+  bool bind, rbind;
+  bool idmap, ridmap;
+  bool tmpcopyup;
+  char *data; /* comma-joined filesystem-specific options, may be NULL */
+} husk_mount_opts_t;
+
+int husk_mount_opts_parse (char *const *options, size_t n, husk_mount_opts_t *out, husk_error_t *err);
+void husk_mount_opts_free (husk_mount_opts_t *o);
+
+/* Known mount options (for `features`); NULL-terminated. */
+extern const char *const husk_mount_option_names[];
+
+#endif

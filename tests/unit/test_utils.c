@@ -1,0 +1,2 @@
+#include <criterion/criterion.h>
+Test (placeholder, utils) { cr_assert (1); }
