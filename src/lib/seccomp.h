@@ -3,6 +3,15 @@
  * The filter is compiled to BPF in the runtime before the fork (errors are
  * reported by `create` with the JSON path), and installed in the init with
  * seccomp(2) at the last possible moment (see container.c). */
+
+/* src/lib is on the include path, so this file shadows libseccomp's
+ * <seccomp.h>.  seccomp.c defines HUSK_INCLUDE_LIBSECCOMP and includes
+ * <seccomp.h>: the search finds this file in src/lib, and #include_next goes
+ * on to the system header.  Nobody else needs libseccomp's declarations. */
+#if defined(HUSK_INCLUDE_LIBSECCOMP) && !defined(_SECCOMP_H)
+#include_next <seccomp.h>
+#endif
+
 #ifndef HUSK_SECCOMP_H
 #define HUSK_SECCOMP_H
 
@@ -13,7 +22,10 @@
 typedef struct husk_seccomp_filter_s husk_seccomp_filter_t;
 
 /* Build the filter (defaultAction, defaultErrnoRet, architectures, flags,
- * every action, args with every operator).  Returns 0; *out NULL when spec is NULL. */
+ * every action, args with every operator).  Returns 0; *out NULL when spec is NULL.
+ * Follows runc: unknown syscall names are skipped; SCMP_ACT_NOTIFY is refused
+ * as the default action, for write, and without listenerPath.  Without
+ * HAVE_SECCOMP a non-NULL spec fails: "seccomp is not supported by this build". */
 int husk_seccomp_compile (const husk_seccomp_t *spec, husk_seccomp_filter_t **out, husk_error_t *err);
 
 /* Whether the filter wants a notify listener (linux.seccomp.listenerPath set
@@ -32,12 +44,23 @@ int husk_seccomp_send_listener (const char *listener_path, int listener_fd, cons
                                 husk_error_t *err);
 
 void husk_seccomp_filter_free (husk_seccomp_filter_t *f);
+void husk_seccomp_filter_freep (husk_seccomp_filter_t **f);
+#define husk_autoseccomp_filter __attribute__ ((cleanup (husk_seccomp_filter_freep)))
 
-/* For `features`: NULL-terminated name lists. */
+/* The seccomp(2) flags install() passes (SECCOMP_FILTER_FLAG_*, with
+ * NEW_LISTENER when a listener is wanted), the program length in BPF
+ * instructions, and linux.seccomp.listenerPath / listenerMetadata (NULL when
+ * absent).  All accept NULL. */
+unsigned int husk_seccomp_filter_flags (const husk_seccomp_filter_t *f);
+size_t husk_seccomp_filter_len (const husk_seccomp_filter_t *f);
+const char *husk_seccomp_listener_path (const husk_seccomp_filter_t *f);
+const char *husk_seccomp_listener_metadata (const husk_seccomp_filter_t *f);
+
+/* For `features`: NULL-terminated name lists (empty without HAVE_SECCOMP). */
 extern const char *const husk_seccomp_action_names[];
 extern const char *const husk_seccomp_operator_names[];
 extern const char *const husk_seccomp_arch_names[];
 extern const char *const husk_seccomp_flag_names[];
-const char *husk_seccomp_version (void); /* "2.5.4" */
+const char *husk_seccomp_version (void); /* "2.5.4" at run time; NULL without HAVE_SECCOMP */
 
 #endif
