@@ -1,0 +1,97 @@
+/* husk: the runtime library's entry points (one per CLI operation).
+ * The CLI parses flags and calls exactly one of these; only main prints. */
+#ifndef HUSK_HUSK_H
+#define HUSK_HUSK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "husk/error.h"
+#include "husk/spec.h"
+
+typedef struct
+{
+  const char *root;    /* state root (--root) */
+  bool systemd_cgroup; /* --systemd-cgroup */
+  int rootless;        /* -1 auto, 0 false, 1 true */
+  bool debug;
+} husk_context_t;
+
+typedef struct
+{
+  const char *bundle;         /* default: cwd */
+  const char *config_path;    /* default: <bundle>/config.json */
+  const char *console_socket; /* --console-socket */
+  const char *pid_file;       /* --pid-file */
+  bool no_pivot;
+  bool no_new_keyring;
+  int preserve_fds;
+  /* run only */
+  bool detach;
+  bool keep;
+} husk_create_opts_t;
+
+int husk_id_validate (const char *id, husk_error_t *err);
+
+int husk_container_create (husk_context_t *ctx, const char *id, const husk_create_opts_t *opts, husk_error_t *err);
+int husk_container_start (husk_context_t *ctx, const char *id, husk_error_t *err);
+/* create + start (+ wait + delete unless detach/keep).  *exit_status gets
+ * the container's status (128+signal when killed) in the foreground. */
+int husk_container_run (husk_context_t *ctx, const char *id, const husk_create_opts_t *opts, int *exit_status,
+                        husk_error_t *err);
+/* The runtime-spec state JSON (runc's layout, 2-space indent, no trailing newline). */
+int husk_container_state_json (husk_context_t *ctx, const char *id, char **json, husk_error_t *err);
+int husk_container_kill (husk_context_t *ctx, const char *id, int sig, bool all, husk_error_t *err);
+int husk_container_delete (husk_context_t *ctx, const char *id, bool force, husk_error_t *err);
+
+typedef enum
+{
+  HUSK_LIST_TABLE,
+  HUSK_LIST_JSON,
+  HUSK_LIST_QUIET
+} husk_list_format_t;
+int husk_container_list (husk_context_t *ctx, husk_list_format_t format, char **out, bool root_given,
+                         husk_error_t *err);
+
+int husk_container_pause (husk_context_t *ctx, const char *id, husk_error_t *err);
+int husk_container_resume (husk_context_t *ctx, const char *id, husk_error_t *err);
+/* pids of the container's cgroup. */
+int husk_container_pids (husk_context_t *ctx, const char *id, pid_t **pids, size_t *len, husk_error_t *err);
+int husk_container_update (husk_context_t *ctx, const char *id, const husk_resources_t *res, husk_error_t *err);
+int husk_container_stats_json (husk_context_t *ctx, const char *id, char **json, husk_error_t *err);
+
+typedef struct
+{
+  husk_process_t *process; /* the whole process object (exec -p or built from flags) */
+  const char *console_socket;
+  const char *pid_file;
+  const char *cgroup;      /* --cgroup [ctrl:]path */
+  bool detach;
+  bool ignore_paused;
+  int preserve_fds;
+} husk_exec_opts_t;
+int husk_container_exec (husk_context_t *ctx, const char *id, const husk_exec_opts_t *opts, int *exit_status,
+                         husk_error_t *err);
+
+/* `spec`: write a default config.json into dir (error if it exists). */
+int husk_spec_generate (const char *dir, bool rootless, husk_error_t *err);
+/* `features`: runtime-spec features.md JSON (4-space indent, trailing newline). */
+int husk_features_json (char **json, husk_error_t *err);
+
+/* Signals: "KILL", "SIGKILL", "sigkill", "9" -> 9; -1 unknown. */
+int husk_signal_parse (const char *s);
+const char *husk_signal_name (int sig); /* "SIGKILL"; NULL if unknown */
+
+/* Logging (log.c): --log FILE, --log-format text|json. */
+typedef enum
+{
+  HUSK_LOG_TEXT,
+  HUSK_LOG_JSON
+} husk_log_format_t;
+int husk_log_init (const char *path, husk_log_format_t format, bool debug, husk_error_t *err);
+void husk_log_error (const char *msg);
+void husk_log_warning (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+void husk_log_debug (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+bool husk_log_to_stderr (void);
+
+#endif
