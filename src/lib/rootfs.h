@@ -60,4 +60,26 @@ void husk_mount_opts_free (husk_mount_opts_t *o);
 /* Known mount options (for `features`); NULL-terminated. */
 extern const char *const husk_mount_option_names[];
 
+/* --- internal to the rootfs code (paths.c, mounts.c, devices.c, rootfs.c) --- */
+
+/* "/proc/self/fd/N" for fd into buf (at least 32 bytes); returns buf. */
+char *husk_fd_path (char *buf, size_t len, int fd);
+
+/* Tests only: skip openat2 and use the component walk. */
+void husk_paths_force_walk (bool force);
+
+/* Every linux spec mount, in order (mounts.c). */
+int husk_mounts_apply (const husk_rootfs_ctx_t *ctx, int root_fd, husk_error_t *err);
+/* After pivot: remount read-only the tmpfs and /dev mounts that asked for ro
+ * (they were mounted rw so devices and tmpcopyup could write into them). */
+int husk_mounts_finalize (const husk_rootfs_ctx_t *ctx, int root_fd, husk_error_t *err);
+/* True when the spec bind-mounts something on /dev (then no devices are made). */
+bool husk_mounts_binds_dev (const husk_spec_t *spec);
+/* Remount the mount at fd (an O_PATH fd of its root) with MS_REMOUNT|MS_BIND|flags,
+ * keeping the flags the kernel locks (nosuid, nodev, noexec, atime) if needed. */
+int husk_remount_bind (int fd, const char *what, unsigned long flags, husk_error_t *err);
+
+/* Default and spec devices, /dev symlinks, /dev/ptmx (devices.c). */
+int husk_devices_setup (const husk_rootfs_ctx_t *ctx, int root_fd, husk_error_t *err);
+
 #endif
