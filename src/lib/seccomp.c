@@ -471,6 +471,9 @@ husk_seccomp_compile (const husk_seccomp_t *spec, husk_seccomp_filter_t **out, h
         return husk_error_make (err, 0, SPEC_PATH ".architectures[%zu]: `%s` is not supported by libseccomp %s", i,
                                 spec->architectures[i] ? spec->architectures[i] : "", husk_seccomp_version ());
       r = seccomp_arch_add (ctx, arch);
+      if (r == -EDOM)
+        return husk_error_make (err, 0, SPEC_PATH ".architectures[%zu]: cannot add `%s`: its byte order differs "
+                                "from the native architecture's", i, spec->architectures[i]);
       if (r < 0 && r != -EEXIST)
         return husk_error_make (err, -r, SPEC_PATH ".architectures[%zu]: cannot add `%s`", i, spec->architectures[i]);
     }
