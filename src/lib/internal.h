@@ -126,4 +126,34 @@ void husk_json_kv_int (yajl_gen g, const char *k, long long v);
 void husk_json_kv_bool (yajl_gen g, const char *k, bool v);
 char *husk_json_gen_finish (yajl_gen g); /* frees g, returns allocated text */
 
+
+/* ---- init.c: the container init (child side of the handshake) ---------- */
+struct husk_seccomp_filter_s;
+typedef struct
+{
+  const husk_spec_t *spec;
+  const char *id;
+  const char *bundle;
+  const char *rootfs;
+  const char *created;        /* timestamp for the hooks' state */
+  int sync_fd;                /* child end of the socketpair */
+  int exec_listen_fd;         /* exec.sock, listening; start connects */
+  int console_fd;             /* connected console socket (or socketpair end), -1 */
+  struct husk_seccomp_filter_s *seccomp;
+  bool no_pivot;
+  bool no_new_keyring;
+  int preserve_fds;           /* LISTEN_FDS + --preserve-fds */
+  char **env;                 /* final environment (LISTEN_FDS added) */
+  bool two_stage;             /* join namespaces by path / time ns: fork again */
+  int new_flags;              /* CLONE_NEW* to create */
+  bool userns;                /* a user namespace (new or joined) */
+  bool exec_mode;             /* husk exec: join an existing container */
+} husk_init_args_t;
+
+/* Runs in the child after clone; never returns. */
+__attribute__ ((noreturn)) void husk_init_main (husk_init_args_t *a);
+
+/* ---- specgen.c ---------------------------------------------------------- */
+char *husk_spec_default_json (bool rootless);
+
 #endif
