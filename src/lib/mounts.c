@@ -493,48 +493,76 @@ write_idmap (pid_t pid, const char *file, const husk_idmap_t *m, size_t n, husk_
 }
 
 /* A user namespace fd with the mount's mappings: a child unshares a user
- * namespace and waits; the parent writes its maps and opens its ns. */
+ * namespace and waits; the parent writes its maps and opens its ns.  The
+ * child names itself by its pid in the procfs we see (readlink /proc/self):
+ * clone()'s return value is a pid in our own, possibly new, pid namespace,
+ * which is not the one /proc was mounted for before pivot. */
 static int
 idmap_userns_fd (const husk_mount_t *m, husk_error_t *err)
 {
-  int pfd[2];
+  int go[2], back[2];
   pid_t pid;
-  char path[64];
+  char path[64], procpid[32] = { 0 };
   husk_autoclose int fd = -1;
+  ssize_t n;
   int r = 0;
 
-  if (pipe2 (pfd, O_CLOEXEC) < 0)
+  if (pipe2 (go, O_CLOEXEC) < 0)
     return husk_error_make (err, errno, "pipe");
+  if (pipe2 (back, O_CLOEXEC) < 0)
+    {
+      int e = errno;
+      close (go[0]);
+      close (go[1]);
+      return husk_error_make (err, e, "pipe");
+    }
   pid = (pid_t) syscall (SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, NULL);
   if (pid < 0)
     {
       int e = errno;
-      close (pfd[0]);
-      close (pfd[1]);
+      close (go[0]);
+      close (go[1]);
+      close (back[0]);
+      close (back[1]);
       return husk_error_make (err, e, "cannot create a user namespace for the idmapped mount `%s`",
                               m->destination);
     }
   if (pid == 0)
     {
-      char c;
-      close (pfd[1]);
-      (void) !read (pfd[0], &c, 1);
+      char c, self[32];
+      ssize_t l;
+      close (go[1]);
+      close (back[0]);
+      l = readlink ("/proc/self", self, sizeof self - 1);
+      if (l > 0)
+        (void) !write (back[1], self, (size_t) l);
+      close (back[1]);
+      (void) !read (go[0], &c, 1);
       _exit (0);
     }
-  close (pfd[0]);
-  snprintf (path, sizeof path, "/proc/%d/setgroups", (int) pid);
-  husk_write_file (path, "deny", 4, NULL);
-  if (write_idmap (pid, "uid_map", m->uid_mappings, m->uid_mappings_len, err) < 0
-      || write_idmap (pid, "gid_map", m->gid_mappings, m->gid_mappings_len, err) < 0)
-    r = -1;
-  if (r == 0)
+  close (go[0]);
+  close (back[1]);
+  n = husk_read_all (back[0], procpid, sizeof procpid - 1);
+  close (back[0]);
+  if (n <= 0)
+    r = husk_error_make (err, n < 0 ? errno : 0, "cannot find the idmap helper process in /proc");
+  else
     {
-      snprintf (path, sizeof path, "/proc/%d/ns/user", (int) pid);
-      fd = open (path, O_RDONLY | O_CLOEXEC);
-      if (fd < 0)
-        r = husk_error_make (err, errno, "cannot open `%s`", path);
+      pid_t ppid = (pid_t) atoi (procpid);
+      snprintf (path, sizeof path, "/proc/%d/setgroups", (int) ppid);
+      husk_write_file (path, "deny", 4, NULL);
+      if (write_idmap (ppid, "uid_map", m->uid_mappings, m->uid_mappings_len, err) < 0
+          || write_idmap (ppid, "gid_map", m->gid_mappings, m->gid_mappings_len, err) < 0)
+        r = -1;
+      if (r == 0)
+        {
+          snprintf (path, sizeof path, "/proc/%d/ns/user", (int) ppid);
+          fd = open (path, O_RDONLY | O_CLOEXEC);
+          if (fd < 0)
+            r = husk_error_make (err, errno, "cannot open `%s`", path);
+        }
     }
-  close (pfd[1]);
+  close (go[1]);
   while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
     ;
   if (r < 0)
@@ -853,6 +881,15 @@ mount_one (const husk_rootfs_ctx_t *ctx, int root_fd, const husk_mount_t *m, hus
   if (bound && (flags & REMOUNT_FLAGS))
     if (husk_remount_bind (newfd, dest, flags, err) < 0)
       return -1;
+
+  /* The host's /sys standing in for sysfs: its submounts go read-only too. */
+  if (bound && is_type (type, "sysfs"))
+    {
+      struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+      if (syscall (SYS_mount_setattr, newfd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0
+          && errno != ENOSYS)
+        return husk_error_make (err, errno, "cannot make `%s` read-only", dest);
+    }
 
   if (before >= 0)
     {

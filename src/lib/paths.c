@@ -277,7 +277,7 @@ husk_create_in_root (int root_fd, const char *path, bool is_dir, husk_error_t *e
             }
           fd = husk_open_in_root (root_fd, prefix, O_PATH | O_DIRECTORY, 0, err);
           if (fd < 0)
-            return husk_error_wrap (err, "cannot create `%s`", path);
+            return -1;
           close (parent);
           parent = fd;
           continue;

@@ -6,8 +6,13 @@
  *   (createContainer hooks run here, before pivot)
  *   husk_rootfs_pivot()     pivot_root (or MS_MOVE + chroot with no_pivot)
  *   (terminal set-up: /dev/console)
- *   husk_rootfs_finalize()  maskedPaths, readonlyPaths, root.readonly,
- *                           final rootfsPropagation
+ *   husk_rootfs_finalize()  rootfsPropagation on "/" (shared/slave/unbindable;
+ *                           runc applies it after pivot), readonlyPaths,
+ *                           maskedPaths, ro remount of tmpfs and /dev mounts
+ *                           (mounted rw so devices/tmpcopyup could write),
+ *                           root.readonly.  Needs /proc mounted in the
+ *                           container when it has work to do (targets are
+ *                           /proc/self/fd/N).
  * Every path inside the rootfs is resolved without leaving it (openat2 with
  * RESOLVE_IN_ROOT, or an equivalent walk), and mounts target fds through
  * /proc/self/fd/N, not re-resolved strings. */
