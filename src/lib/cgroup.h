@@ -60,5 +60,32 @@ int husk_cgroup_pids (husk_cgroup_t *cg, pid_t **pids, size_t *len, husk_error_t
  * Pre-existing cgroups are left alone. */
 int husk_cgroup_destroy (husk_cgroup_t *cg, husk_error_t *err);
 void husk_cgroup_free (husk_cgroup_t *cg);
+void husk_cgroup_freep (husk_cgroup_t **cg);
+#define husk_autocgroup __attribute__ ((cleanup (husk_cgroup_freep)))
+
+/* linux.devices[] of the spec: each one is also allowed in the device
+ * cgroup (like runc's specconv), together with runc's default allowed
+ * devices (null, zero, full, tty, random, urandom, ptmx, pts, tun...).
+ * Call before husk_cgroup_apply on create. */
+void husk_cgroup_set_spec_devices (husk_cgroup_t *cg, const husk_device_t *devs, size_t len);
+
+/* `events --stats`: the "data" object of runc's types.Stats as compact JSON
+ * (cpu, cpuset, memory, pids, blkio, hugetlb, intel_rdt, network_interfaces). */
+int husk_cgroup_stats_json (husk_cgroup_t *cg, char **json_out, husk_error_t *err);
+
+/* Pure helpers (also used by `update` and the unit tests). */
+
+/* cgroupsPath -> an absolute, lexically clean path: "/" + path with `.`,
+ * `..` and repeated slashes resolved (Go's filepath.Clean), so `..` cannot
+ * climb above "/".  "" and NULL give "/". */
+char *husk_cgroup_clean_path (const char *path);
+/* runc's ConvertCPUSharesToCgroupV2Value: 1 + ((shares - 2) * 9999) / 262142;
+ * 0 stays 0 (unset), shares are clamped to [2, 262144]. */
+uint64_t husk_cgroup_shares_to_weight (uint64_t shares);
+/* runc's ConvertMemorySwapToCgroupV2Value: memory.swap.max from the v1-style
+ * memory+swap value; 0 = unset, -1 = "max". */
+int husk_cgroup_swap_to_v2 (int64_t swap, int64_t memory, int64_t *out, husk_error_t *err);
+/* runc's ConvertBlkIOToIOWeightValue: 1 + (weight - 10) * 9999 / 990. */
+uint64_t husk_cgroup_blkio_to_io_weight (uint64_t weight);
 
 #endif
