@@ -422,7 +422,7 @@ spec_parse_document (const char *json, size_t len, const char *what, yajl_val *o
   yajl_val tree;
 
   if (json == NULL)
-    json = "";
+    json = "", len = 0;
   if (memchr (json, '\0', len) != NULL)
     return husk_error_make (err, 0, "%s: invalid JSON: unexpected NUL byte", what);
   text = xstrndup (json, len);
