@@ -101,7 +101,7 @@ typedef struct
 {
   char mount[200];
   bool v2;
-  bool memory, freezer, pids, devices;
+  char opts[256]; /* ",rw,cpu,cpuacct," */
 } tmount_t;
 
 static tmount_t tmounts[32];
@@ -135,10 +135,7 @@ list_mounts (void)
         {
           tmount_t *t = &tmounts[ntmounts++];
           snprintf (t->mount, sizeof t->mount, "%s", mp);
-          t->memory = strstr (opts, "memory") != NULL;
-          t->freezer = strstr (opts, "freezer") != NULL;
-          t->pids = strstr (opts, "pids") != NULL;
-          t->devices = strstr (opts, "devices") != NULL;
+          snprintf (t->opts, sizeof t->opts, ",%.250s,", opts);
         }
     }
   fclose (f);
@@ -147,13 +144,12 @@ list_mounts (void)
 static const tmount_t *
 find_mount (bool v2, const char *ctl)
 {
+  char word[64];
+  snprintf (word, sizeof word, ",%s,", ctl ? ctl : "");
   for (size_t i = 0; i < ntmounts; i++)
     {
       const tmount_t *t = &tmounts[i];
-      if (v2 ? t->v2
-             : (!t->v2
-                && ((strcmp (ctl, "memory") == 0 && t->memory) || (strcmp (ctl, "freezer") == 0 && t->freezer)
-                    || (strcmp (ctl, "pids") == 0 && t->pids) || (strcmp (ctl, "devices") == 0 && t->devices))))
+      if (v2 ? t->v2 : (!t->v2 && strstr (t->opts, word)))
         return t;
     }
   return NULL;
@@ -317,8 +313,8 @@ Test (cgroup_real, destroy_keeps_preexisting)
   husk_auto_error husk_error_t err = NULL;
 
   if (mem == NULL)
-    cr_skip_test ("no v1 memory hierarchy");
-  /* the parent exists already in the memory hierarchy only */
+    mem = find_mount (true, NULL);
+  /* the parent exists already in one hierarchy only */
   pre = xstrdup_printf ("%s%s", mem->mount, parent);
   cr_assert_eq (mkdir (pre, 0755), 0);
   /* a sibling cgroup someone else made */
@@ -348,11 +344,27 @@ Test (cgroup_real, relative_path_stays_below_own_cgroup)
   husk_cgroup_mode_t mode;
 
   cr_assert_geq (husk_cgroup_mode (&mode, &err), 0);
-  if (mem == NULL || mode == HUSK_CGROUP_UNIFIED)
-    cr_skip_test ("no v1 memory hierarchy");
-  for (line = strtok (own, "\n"); line; line = strtok (NULL, "\n"))
-    if (sscanf (line, "%*[0-9]:memory:%511s", ownmem) == 1)
-      break;
+  if (mode == HUSK_CGROUP_UNIFIED)
+    {
+      /* runc fs2: under the parent of the own cgroup */
+      char *slash;
+      mem = find_mount (true, NULL);
+      cr_assert_not_null (mem);
+      for (line = strtok (own, "\n"); line; line = strtok (NULL, "\n"))
+        if (sscanf (line, "0::%511s", ownmem) == 1)
+          break;
+      slash = strrchr (ownmem, '/');
+      if (slash)
+        slash[slash == ownmem ? 1 : 0] = '\0';
+    }
+  else
+    {
+      if (mem == NULL)
+        cr_skip_test ("no v1 memory hierarchy");
+      for (line = strtok (own, "\n"); line; line = strtok (NULL, "\n"))
+        if (sscanf (line, "%*[0-9]:memory:%511s", ownmem) == 1)
+          break;
+    }
   cr_assert_neq (ownmem[0], '\0');
 
   snprintf (name, sizeof name, "husk-unit-rel-%d", (int) getpid ());
@@ -395,7 +407,9 @@ Test (cgroup_real, enter_apply_freeze_kill)
   husk_autofree pid_t *pids = NULL;
   husk_cgroup_mode_t mode;
   husk_memory_t mem = { .has_limit = true, .limit = 64 << 20 };
-  husk_resources_t res = { .memory = &mem, .has_pids_limit = true, .pids_limit = 42 };
+  husk_cpu_t cpu = { .has_shares = true, .shares = 1024, .has_quota = true, .quota = 50000, .has_period = true,
+                     .period = 100000 };
+  husk_resources_t res = { .memory = &mem, .cpu = &cpu, .has_pids_limit = true, .pids_limit = 42 };
   pid_t pid = spawn (true);
   size_t n;
   bool frozen;
@@ -423,11 +437,15 @@ Test (cgroup_real, enter_apply_freeze_kill)
     {
       cr_assert_str_eq (slurp (cgfile (true, NULL, "c", "memory.max")), "67108864\n");
       cr_assert_str_eq (slurp (cgfile (true, NULL, "c", "pids.max")), "42\n");
+      cr_assert_str_eq (slurp (cgfile (true, NULL, "c", "cpu.weight")), "39\n");
+      cr_assert_str_eq (slurp (cgfile (true, NULL, "c", "cpu.max")), "50000 100000\n");
     }
   else
     {
       cr_assert_str_eq (slurp (cgfile (false, "memory", "c", "memory.limit_in_bytes")), "67108864\n");
       cr_assert_str_eq (slurp (cgfile (false, "pids", "c", "pids.max")), "42\n");
+      cr_assert_str_eq (slurp (cgfile (false, "cpu", "c", "cpu.shares")), "1024\n");
+      cr_assert_str_eq (slurp (cgfile (false, "cpu", "c", "cpu.cfs_quota_us")), "50000\n");
       /* devices: default deny, the defaults allowed */
       {
         husk_autofree char *list = slurp (cgfile (false, "devices", "c", "devices.list"));
@@ -438,10 +456,16 @@ Test (cgroup_real, enter_apply_freeze_kill)
     }
   /* update: unlimited */
   res.pids_limit = 0;
+  res.cpu = NULL;
   mem.limit = -1;
   cr_assert_geq (husk_cgroup_apply (cg, &res, true, &err), 0, "%s", err ? err->msg : "");
   if (mode != HUSK_CGROUP_UNIFIED)
     cr_assert_str_eq (slurp (cgfile (false, "pids", "c", "pids.max")), "max\n");
+  else
+    {
+      cr_assert_str_eq (slurp (cgfile (true, NULL, "c", "pids.max")), "max\n");
+      cr_assert_str_eq (slurp (cgfile (true, NULL, "c", "memory.max")), "max\n");
+    }
 
   /* freeze a busy child: the counter stops */
   cr_assert_geq (husk_cgroup_freeze (cg, true, &err), 0, "%s", err ? err->msg : "");
