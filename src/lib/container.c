@@ -307,6 +307,8 @@ husk_create_internal (husk_context_t *ctx, const char *id, const husk_create_opt
       cc->cgroup = NULL;
       goto fail;
     }
+  if (cc->spec->linux_)
+    husk_cgroup_set_spec_devices (cc->cgroup, cc->spec->linux_->devices, cc->spec->linux_->devices_len);
   if (cc->spec->linux_ && cc->spec->linux_->resources
       && husk_cgroup_apply (cc->cgroup, cc->spec->linux_->resources, false, err) < 0)
     goto fail;
@@ -346,6 +348,7 @@ husk_create_internal (husk_context_t *ctx, const char *id, const husk_create_opt
   a.sync_fd = sp[1];
   a.exec_listen_fd = exec_listen;
   a.console_fd = cc->console_fd;
+  a.state_dirfd = cc->c.dirfd;
   a.seccomp = cc->seccomp;
   a.no_pivot = opts->no_pivot;
   a.no_new_keyring = opts->no_new_keyring;

@@ -182,6 +182,8 @@ husk_init_main (husk_init_args_t *a)
   husk_autofree char *exe = NULL;
   int conn;
 
+  /* The state dir's flock belongs to the runtime, not to the container. */
+  close (a->state_dirfd);
   prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   /* Nothing in the container may open our /proc/PID/exe (CVE-2019-5736):
    * a non-dumpable process's proc files are root-owned and ptrace-protected;

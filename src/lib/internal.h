@@ -139,6 +139,7 @@ typedef struct
   int sync_fd;                /* child end of the socketpair */
   int exec_listen_fd;         /* exec.sock, listening; start connects */
   int console_fd;             /* connected console socket (or socketpair end), -1 */
+  int state_dirfd;            /* the locked state dir: closed at once in the child */
   struct husk_seccomp_filter_s *seccomp;
   bool no_pivot;
   bool no_new_keyring;

@@ -455,8 +455,7 @@ husk_proc_start_time (pid_t pid, uint64_t *out, husk_error_t *err)
   p = strrchr (buf, ')');
   if (p == NULL)
     return husk_error_make (err, 0, "cannot parse `%s`", path);
-  /* after ")" comes field 3 (state); start time is field 22 */
-  p++;
+  /* p is at ")", the end of field 2; start time is field 22 */
   for (field = 2; field < 22 && p; field++)
     p = strchr (p + 1, ' ');
   if (p == NULL)
