@@ -21,6 +21,7 @@
 #include <linux/sched.h>
 #include "cgroup.h"
 #include "container-internal.h"
+#include "rootfs.h"
 #include "internal.h"
 #include "seccomp.h"
 #include "terminal.h"
@@ -191,7 +192,8 @@ reply_loop (husk_create_ctx_t *cc, husk_error_t *err)
           {
             husk_autofree char *st = NULL;
             cc->c.state.pid = cc->pid;
-            st = husk_state_json (&cc->c.state, HUSK_STATUS_CREATING, cc->spec, false);
+            /* crun and runtime-tools' hooks_stdin: "created" (runc says "creating") */
+            st = husk_state_json (&cc->c.state, HUSK_STATUS_CREATED, cc->spec, false);
             if (husk_hooks_run (&cc->spec->hooks->prestart, "prestart", st, err) < 0
                 || husk_hooks_run (&cc->spec->hooks->create_runtime, "createRuntime", st, err) < 0)
               return -1;
@@ -243,6 +245,8 @@ create_rollback (husk_create_ctx_t *cc)
       husk_cgroup_free (cc->cgroup);
       cc->cgroup = NULL;
     }
+  if (cc->c.state.host_mounts && cc->rootfs)
+    husk_rootfs_unmount_under (cc->rootfs, NULL);
   if (cc->c.dir)
     husk_rm_rf (cc->c.dir, NULL);
 }
@@ -297,6 +301,7 @@ husk_create_internal (husk_context_t *ctx, const char *id, const husk_create_opt
   cc->c.state.created = husk_now_rfc3339nano ();
   cc->c.state.owner = xstrdup ("");
   cc->c.state.own_pidns = (flags & CLONE_NEWPID) || husk_spec_find_namespace (cc->spec, HUSK_NS_PID);
+  cc->c.state.host_mounts = husk_spec_find_namespace (cc->spec, HUSK_NS_MOUNT) == NULL;
 
   if (husk_write_file_at (cc->c.dirfd, "config.json", cc->config, cc->config_len, err) < 0)
     goto fail;
@@ -485,13 +490,9 @@ husk_run_poststart (husk_container_t *c, const husk_spec_t *spec, husk_error_t *
   if (spec->hooks == NULL || spec->hooks->poststart.len == 0)
     return 0;
   st = husk_state_json (&c->state, HUSK_STATUS_RUNNING, spec, false);
-  if (husk_hooks_run (&spec->hooks->poststart, "poststart", st, err) < 0)
-    {
-      /* runtime-spec 1.3: a failing poststart hook fails start; the
-       * container does not keep running half-started. */
-      kill (c->state.pid, SIGKILL);
-      return -1;
-    }
+  /* runtime.md: a failing poststart hook is logged as a warning and the
+   * remaining hooks and the lifecycle continue (runc, runtime-tools). */
+  husk_hooks_run_warn (&spec->hooks->poststart, "poststart", st);
   return 0;
 }
 

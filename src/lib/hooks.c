@@ -87,3 +87,16 @@ husk_hooks_run (const husk_hook_list_t *hooks, const char *kind, const char *sta
       return -1;
   return 0;
 }
+
+void
+husk_hooks_run_warn (const husk_hook_list_t *hooks, const char *kind, const char *state_json)
+{
+  if (hooks == NULL)
+    return;
+  for (size_t i = 0; i < hooks->len; i++)
+    {
+      husk_auto_error husk_error_t err = NULL;
+      if (run_one (&hooks->items[i], kind, i, state_json, &err) < 0)
+        husk_log_warning ("%s", err->msg);
+    }
+}

@@ -76,7 +76,8 @@ stage_one (husk_init_args_t *a)
       husk_sync_send (a->sync_fd, HUSK_SYNC_PID, (int) pid, NULL, NULL);
       _exit (0);
     }
-  prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  /* No parent-death signal here: our parent is stage one, which exits now.
+   * If the runtime dies, the sync socket reaches EOF and we fail out. */
 }
 
 static volatile sig_atomic_t got_signal;
@@ -207,10 +208,11 @@ husk_init_main (husk_init_args_t *a)
   husk_rootfs_ctx_t rctx = {
     .spec = spec, .rootfs = a->rootfs, .bundle = a->bundle, .no_pivot = a->no_pivot, .in_userns = a->userns,
     .new_netns = (a->new_flags & CLONE_NEWNET) != 0, .new_pidns = (a->new_flags & CLONE_NEWPID) != 0,
-    .new_cgroupns = (a->new_flags & CLONE_NEWCGROUP) != 0,
+    .new_cgroupns = (a->new_flags & CLONE_NEWCGROUP) != 0, .host_mountns = !mountns,
   };
-  if (mountns)
-    CHECK (husk_rootfs_prepare (&rctx, &err));
+  /* Without a mount namespace the mounts land in the caller's table, as
+   * with runc; delete unmounts them again (state.host_mounts). */
+  CHECK (husk_rootfs_prepare (&rctx, &err));
 
   if (spec->hooks && (spec->hooks->prestart.len || spec->hooks->create_runtime.len))
     {
@@ -219,7 +221,7 @@ husk_init_main (husk_init_args_t *a)
     }
   if (spec->hooks && spec->hooks->create_container.len)
     {
-      husk_autofree char *st = state_for_hooks (a, host_pid, HUSK_STATUS_CREATING);
+      husk_autofree char *st = state_for_hooks (a, host_pid, HUSK_STATUS_CREATED);
       CHECK (husk_hooks_run (&spec->hooks->create_container, "createContainer", st, &err));
     }
 
@@ -241,8 +243,7 @@ husk_init_main (husk_init_args_t *a)
       close (a->console_fd);
       a->console_fd = -1;
     }
-  if (mountns)
-    CHECK (husk_rootfs_finalize (&rctx, &err));
+  CHECK (husk_rootfs_finalize (&rctx, &err));
 
   CHECK (husk_process_set_oom_score_adj (proc, &err));
   CHECK (husk_process_set_rlimits (proc, &err));

@@ -34,6 +34,7 @@ typedef struct
   char *cgroup;  /* husk_cgroup_save() text, may be NULL */
   bool own_pidns; /* the container has its own pid namespace */
   bool started;   /* start has run */
+  bool host_mounts; /* no mount namespace: mounts under rootfs to undo at delete */
 } husk_state_t;
 
 /* An open container: its state dir fd (locked) and state. */
@@ -114,6 +115,9 @@ int husk_process_chdir (const husk_process_t *p, husk_error_t *err);
 /* ---- hooks.c ------------------------------------------------------------ */
 /* Run each hook in order with state_json on stdin; stops at the first failure. */
 int husk_hooks_run (const husk_hook_list_t *hooks, const char *kind, const char *state_json, husk_error_t *err);
+/* Run every hook; a failure is logged as a warning and the rest still run
+ * (poststart and poststop: "the lifecycle continues as if it succeeded"). */
+void husk_hooks_run_warn (const husk_hook_list_t *hooks, const char *kind, const char *state_json);
 
 /* ---- netlink.c ---------------------------------------------------------- */
 int husk_netlink_lo_up (husk_error_t *err);

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "container-internal.h"
+#include "rootfs.h"
 
 bool
 husk_wait_pid_exit (pid_t pid, int timeout_ms)
@@ -161,7 +162,6 @@ int
 husk_container_destroy (husk_container_t *c, const husk_spec_t *spec, husk_error_t *err)
 {
   husk_cgroup_t *cg = NULL;
-  husk_auto_error husk_error_t tmp = NULL;
   if (load_cgroup (c, &cg, err) < 0)
     return -1;
   if (cg)
@@ -174,13 +174,14 @@ husk_container_destroy (husk_container_t *c, const husk_spec_t *spec, husk_error
         }
       husk_cgroup_free (cg);
     }
+  if (c->state.host_mounts && c->state.rootfs)
+    husk_rootfs_unmount_under (c->state.rootfs, NULL);
   if (husk_rm_rf (c->dir, err) < 0)
     return -1;
   if (spec && spec->hooks && spec->hooks->poststop.len)
     {
       husk_autofree char *st = husk_state_json (&c->state, HUSK_STATUS_STOPPED, spec, false);
-      if (husk_hooks_run (&spec->hooks->poststop, "poststop", st, &tmp) < 0)
-        husk_log_warning ("%s", tmp->msg);
+      husk_hooks_run_warn (&spec->hooks->poststop, "poststop", st);
     }
   return 0;
 }

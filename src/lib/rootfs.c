@@ -127,6 +127,8 @@ husk_rootfs_prepare (const husk_rootfs_ctx_t *ctx, husk_error_t *err)
   husk_autoclose int root_fd = -1;
   unsigned long prop = 0;
 
+  if (ctx->host_mountns)
+    goto mounts;
   if (propagation_flags (root_propagation_name (ctx), &prop, err) < 0)
     return -1;
   /* runc's default is rslave: host mounts still propagate in, nothing the
@@ -140,6 +142,7 @@ husk_rootfs_prepare (const husk_rootfs_ctx_t *ctx, husk_error_t *err)
   if (mount (ctx->rootfs, ctx->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
     return husk_error_make (err, errno, "cannot bind-mount the rootfs `%s`", ctx->rootfs);
 
+mounts:
   root_fd = open (ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0)
     return husk_error_make (err, errno, "cannot open the rootfs `%s`", ctx->rootfs);
@@ -272,7 +275,9 @@ husk_rootfs_finalize (const husk_rootfs_ctx_t *ctx, husk_error_t *err)
 
   if (root_fd < 0)
     return husk_error_make (err, errno, "cannot open `/`");
-  if (propagation_flags (root_propagation_name (ctx), &prop, err) < 0)
+  if (ctx->host_mountns)
+    prop = 0;
+  else if (propagation_flags (root_propagation_name (ctx), &prop, err) < 0)
     return -1;
   /* Applied after pivot so it affects the container's "/" only; private
      needs nothing (the rootfs was bound under an rslave/rprivate root). */
@@ -319,5 +324,38 @@ husk_rootfs_finalize (const husk_rootfs_ctx_t *ctx, husk_error_t *err)
             return husk_error_make (err, errno, "cannot remount `/` read-only");
         }
     }
+  return 0;
+}
+
+int
+husk_rootfs_unmount_under (const char *path, husk_error_t *err)
+{
+  husk_autofclose FILE *f = fopen ("/proc/self/mountinfo", "re");
+  char *line = NULL;
+  size_t cap = 0, n = 0, plen = strlen (path);
+  char **targets = NULL;
+
+  if (f == NULL)
+    return husk_error_make (err, errno, "cannot open `/proc/self/mountinfo`");
+  while (getline (&line, &cap, f) > 0)
+    {
+      char mp[4096];
+      /* fields: id parent major:minor root mountpoint ... */
+      if (sscanf (line, "%*s %*s %*s %*s %4095s", mp) != 1)
+        continue;
+      if (strncmp (mp, path, plen) != 0 || (mp[plen] != '/' && mp[plen] != '\0'))
+        continue;
+      targets = xrealloc (targets, (n + 1) * sizeof *targets);
+      targets[n++] = xstrdup (mp);
+    }
+  free (line);
+  /* later mounts sit on top of earlier ones: undo in reverse order */
+  while (n > 0)
+    {
+      n--;
+      umount2 (targets[n], MNT_DETACH);
+      free (targets[n]);
+    }
+  free (targets);
   return 0;
 }

@@ -32,11 +32,16 @@ typedef struct
   bool new_netns;      /* false: sysfs cannot be mounted, bind the host's /sys (rbind, ro) */
   bool new_pidns;      /* false with no new pid ns: proc still mounted (fresh proc) */
   bool new_cgroupns;
+  bool host_mountns;   /* no mount namespace: mount in the caller's, chroot, no propagation changes */
 } husk_rootfs_ctx_t;
 
 int husk_rootfs_prepare (const husk_rootfs_ctx_t *ctx, husk_error_t *err);
 int husk_rootfs_pivot (const husk_rootfs_ctx_t *ctx, husk_error_t *err);
 int husk_rootfs_finalize (const husk_rootfs_ctx_t *ctx, husk_error_t *err);
+
+/* Unmount (lazily, deepest first) every mount at or below path: what a
+ * container without a mount namespace left in the host's table. */
+int husk_rootfs_unmount_under (const char *path, husk_error_t *err);
 
 /* Open a path inside root_fd without leaving it (openat2 RESOLVE_IN_ROOT,
  * falling back to a component walk).  flags as for openat. */

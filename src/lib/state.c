@@ -168,6 +168,7 @@ husk_state_write (husk_container_t *c, husk_error_t *err)
     husk_json_kv_str (g, "cgroup", st->cgroup);
   husk_json_kv_bool (g, "own_pidns", st->own_pidns);
   husk_json_kv_bool (g, "started", st->started);
+  husk_json_kv_bool (g, "host_mounts", st->host_mounts);
   yajl_gen_map_close (g);
   json = husk_json_gen_finish (g);
   path = xstrdup_printf ("%s/state.json", c->dir);
@@ -216,6 +217,7 @@ husk_state_parse (const char *json, husk_state_t *st, husk_error_t *err)
   st->cgroup = xstrdup (tree_str (root, "cgroup"));
   st->own_pidns = tree_bool (root, "own_pidns");
   st->started = tree_bool (root, "started");
+  st->host_mounts = tree_bool (root, "host_mounts");
   yajl_tree_free (root);
   if (st->id == NULL)
     return husk_error_make (err, 0, "state.json: missing id");
