@@ -60,9 +60,26 @@ int husk_container_pids (husk_context_t *ctx, const char *id, pid_t **pids, size
 int husk_container_update (husk_context_t *ctx, const char *id, const husk_resources_t *res, husk_error_t *err);
 int husk_container_stats_json (husk_context_t *ctx, const char *id, char **json, husk_error_t *err);
 
+/* exec: either a whole process object (-p, what containerd and conmon send)
+ * or the container's own process with the flags' overrides applied. */
 typedef struct
 {
-  husk_process_t *process; /* the whole process object (exec -p or built from flags) */
+  husk_process_t *process; /* -p FILE; NULL: build from the container's process + flags */
+  char **args;             /* the command (when process is NULL) */
+  size_t args_len;
+  char **env;              /* -e K=V, added to / replacing the container's */
+  size_t env_len;
+  const char *cwd;         /* --cwd */
+  bool tty;                /* -t */
+  bool has_user, has_gid;  /* -u uid[:gid] */
+  uint32_t uid, gid;
+  uint32_t *gids;          /* -g (repeatable) */
+  size_t gids_len;
+  char **caps;             /* --cap (repeatable) */
+  size_t caps_len;
+  bool no_new_privs;       /* --no-new-privs */
+  const char *apparmor;    /* --apparmor */
+  const char *process_label; /* --process-label */
   const char *console_socket;
   const char *pid_file;
   const char *cgroup;      /* --cgroup [ctrl:]path */

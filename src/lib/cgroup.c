@@ -689,6 +689,51 @@ husk_cgroup_enter (husk_cgroup_t *cg, pid_t pid, husk_error_t *err)
   return 0;
 }
 
+static bool
+controller_listed (const char *list, const char *controllers)
+{
+  /* list "cpu,memory" names v1 controllers; controllers is e.g. "cpu,cpuacct" */
+  husk_autofree char *l = xstrdup (list);
+  char *save = NULL;
+  for (char *t = strtok_r (l, ",", &save); t; t = strtok_r (NULL, ",", &save))
+    {
+      husk_autofree char *c = xstrdup (controllers);
+      char *save2 = NULL;
+      for (char *u = strtok_r (c, ",", &save2); u; u = strtok_r (NULL, ",", &save2))
+        if (strcmp (t, u) == 0)
+          return true;
+    }
+  return false;
+}
+
+int
+husk_cgroup_enter_sub (husk_cgroup_t *cg, const char *spec, pid_t pid, husk_error_t *err)
+{
+  const char *colon = strchr (spec, ':');
+  husk_autofree char *ctrls = colon ? xstrndup (spec, (size_t) (colon - spec)) : NULL;
+  const char *sub = colon ? colon + 1 : spec;
+  husk_autofree char *clean = husk_cgroup_clean_path (sub);
+  for (size_t i = 0; i < cg->n; i++)
+    {
+      husk_cg_hier_t h = cg->h[i];
+      husk_autofree char *dir = NULL;
+      struct stat st;
+      if (ctrls && (h.v2 || !controller_listed (ctrls, h.controllers)))
+        {
+          if (husk_cg_writef (&cg->h[i], "cgroup.procs", err, "%d", (int) pid) < 0)
+            return -1;
+          continue;
+        }
+      dir = xstrdup_printf ("%s%s", h.dir, clean);
+      if (stat (dir, &st) < 0 || !S_ISDIR (st.st_mode))
+        return husk_error_make (err, ENOENT, "--cgroup: sub-cgroup `%s` of the container", dir);
+      h.dir = dir;
+      if (husk_cg_writef (&h, "cgroup.procs", err, "%d", (int) pid) < 0)
+        return -1;
+    }
+  return 0;
+}
+
 int
 husk_cgroup_apply (husk_cgroup_t *cg, const husk_resources_t *res, bool update, husk_error_t *err)
 {

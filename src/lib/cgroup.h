@@ -37,6 +37,10 @@ int husk_cgroup_unified_fd (husk_cgroup_t *cg);
 
 /* Move pid into the cgroup on every hierarchy. */
 int husk_cgroup_enter (husk_cgroup_t *cg, pid_t pid, husk_error_t *err);
+/* exec --cgroup: move pid into an existing sub-cgroup of the container,
+ * "path" on every hierarchy or "ctrl[,ctrl]:path" on the named v1 ones
+ * (the others get the container's own cgroup). */
+int husk_cgroup_enter_sub (husk_cgroup_t *cg, const char *spec, pid_t pid, husk_error_t *err);
 
 /* Apply linux.resources (create and update).  Values the host cannot apply
  * give a clear error. */

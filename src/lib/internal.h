@@ -152,7 +152,6 @@ typedef struct
   bool two_stage;             /* join namespaces by path / time ns: fork again */
   int new_flags;              /* CLONE_NEW* to create */
   bool userns;                /* a user namespace (new or joined) */
-  bool exec_mode;             /* husk exec: join an existing container */
 } husk_init_args_t;
 
 /* Runs in the child after clone; never returns. */
