@@ -229,6 +229,7 @@ seccomp_mode (int conn, int fd, const char *first, size_t first_len, int count, 
   n = readlink (path, link, sizeof link - 1);
   link[n < 0 ? 0 : n] = '\0';
   printf ("fd: %s\n", link);
+  fflush (stdout);
   /* The JSON: what came with the fd, then the rest until EOF. */
   write_all (1, first, first_len);
   for (;;)
