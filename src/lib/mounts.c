@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -684,6 +685,15 @@ mount_cgroup_v1 (const husk_rootfs_ctx_t *ctx, int root_fd, const husk_mount_t *
       if (strncmp (mp, "/sys/fs/cgroup/", 15) != 0 || strchr (mp + 15, '/'))
         continue;
       name = mp + 15;
+      {
+        /* Skip hierarchies hidden under a later mount (their mountinfo
+         * line stays, but the path now shows something else). */
+        struct stat mst;
+        unsigned maj, min;
+        if (sscanf (f[2], "%u:%u", &maj, &min) != 2 || stat (mp, &mst) < 0 || major (mst.st_dev) != maj
+            || minor (mst.st_dev) != min)
+          continue;
+      }
       v2 = strcmp (fstype, "cgroup2") == 0;
       cgpath = own_cgroup_path (selfcg, name, v2);
 
