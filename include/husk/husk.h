@@ -59,6 +59,15 @@ int husk_container_resume (husk_context_t *ctx, const char *id, husk_error_t *er
 int husk_container_pids (husk_context_t *ctx, const char *id, pid_t **pids, size_t *len, husk_error_t *err);
 int husk_container_update (husk_context_t *ctx, const char *id, const husk_resources_t *res, husk_error_t *err);
 int husk_container_stats_json (husk_context_t *ctx, const char *id, char **json, husk_error_t *err);
+/* events (events.c): each event is one compact JSON line, without a newline,
+ * handed to cb ({"type":"stats","id":ID,"data":{...}} or {"type":"oom","id":ID});
+ * cb returns < 0 with *err set to stop.  stats_only: one stats event, then
+ * return; otherwise stream every interval_ns (> 0) until the container stops. */
+typedef int (*husk_event_cb_t) (const char *line, void *data, husk_error_t *err);
+int husk_container_events (husk_context_t *ctx, const char *id, uint64_t interval_ns, bool stats_only,
+                           husk_event_cb_t cb, void *data, husk_error_t *err);
+/* Go's time.ParseDuration for non-negative values: "5s", "100ms", "1m30s", "1.5h". */
+int husk_duration_parse (const char *s, uint64_t *ns, husk_error_t *err);
 
 /* exec: either a whole process object (-p, what containerd and conmon send)
  * or the container's own process with the flags' overrides applied. */
