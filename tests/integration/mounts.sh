@@ -268,4 +268,23 @@ is "after delete, the host mount table has no trace of the container" 0 "$(host_
 is "after delete, the host has as many mounts as before" "$before" "$(wc -l </proc/self/mountinfo)"
 check "after delete, nothing of the container remains" no_leftovers leak
 
+# Without a mount namespace the mounts go into the caller's table (as in
+# runc); delete must take them out again.
+make_bundle nomntns sh -c 'cat /data/file; touch /t/x && echo tmpfs-ok; true'
+edit_config nomntns 'del(.linux.namespaces[] | select(.type == "mount")) | .linux.maskedPaths = [] | .linux.readonlyPaths = []
+  | .mounts = [{destination: "/proc", type: "proc", source: "proc"},
+               {destination: "/t", type: "tmpfs", source: "tmpfs", options: ["size=64k"]},
+               {destination: "/data", type: "bind", source: $h, options: ["rbind", "ro"]}]' --arg h "$T/hostdir"
+h create -b "$T/nomntns" nomntns >"$T/nomntns.out" 2>&1 </dev/null
+rc=$?
+is "no mount namespace: create exits 0" 0 "$rc"
+[ "$rc" = 0 ] || diag "$(cat "$T/nomntns.out")"
+h start nomntns >/dev/null 2>&1 </dev/null
+wait_for test "$(state_field nomntns status)" = stopped
+like "no mount namespace: the bind mount is visible inside" 'from-host' "$(cat "$T/nomntns.out")"
+like "no mount namespace: the tmpfs is writable" 'tmpfs-ok' "$(cat "$T/nomntns.out")"
+h delete nomntns >/dev/null 2>&1
+is "no mount namespace: delete unmounts everything it mounted" 0 "$(host_mounts_of "$T/nomntns/")"
+check "no mount namespace: the host dir is untouched" test ! -e "$T/hostdir/x"
+
 done_testing
