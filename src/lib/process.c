@@ -216,7 +216,10 @@ husk_process_set_user_and_caps (const husk_process_t *p, husk_error_t *err)
       for (size_t i = 0; caps->ambient && i < caps->ambient->caps_len; i++)
         {
           int cap = caps->ambient->caps[i];
-          if (cap > last)
+          /* The kernel raises an ambient capability only when it is also
+           * permitted and inheritable; runc's default spec lists ambient
+           * caps without inheritable ones, and runc skips them: so do we. */
+          if (cap > last || !in_set (caps->inheritable, cap) || !in_set (caps->permitted, cap))
             continue;
           if (prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
             return husk_error_make (err, errno, "cannot raise ambient capability `%s`", husk_cap_name (cap));
