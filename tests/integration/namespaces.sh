@@ -72,6 +72,12 @@ run_container hostnet
 is "without a network namespace the container shares the host's" "$(ns_of self net)" "$(printf '%s\n' "$out" | sed -n 1p)"
 is "... and sees the host's interfaces" "$(ls /sys/class/net | sort | tr '\n' ' ')" "$(printf '%s\n' "$out" | sed -n 2p)"
 
+make_bundle hostname-nouts true
+edit_config hostname-nouts 'del(.linux.namespaces[] | select(.type == "uts")) | .hostname = "must-not-apply"'
+run_container hostname-nouts
+check "hostname without a uts namespace is refused (runc)" test "$rc" != 0
+is "... and the host's hostname is unchanged" "$host_hn" "$(hostname)"
+
 make_bundle hostuts sh -c 'hostname; readlink /proc/self/ns/uts'
 edit_config hostuts 'del(.linux.namespaces[] | select(.type == "uts")) | del(.hostname)'
 run_container hostuts

@@ -237,6 +237,27 @@ run_container sysctlbad
 check "an unknown sysctl fails" isnt_zero "$rc"
 check "... and leaves nothing behind" no_leftovers sysctlbad
 
+# runc's validator: a namespaced sysctl needs its own namespace, and a
+# sysctl no namespace covers is refused (the host's value would change).
+# The values written are the host's current ones, so nothing changes even
+# if husk got this wrong.
+make_bundle sysctlhost true
+edit_config sysctlhost 'del(.linux.namespaces[] | select(.type == "network")) | .linux.sysctl = {"net.ipv4.ip_forward": $f}' \
+  --arg f "$host_fwd"
+run_container sysctlhost
+check "a net.* sysctl without a network namespace is refused" isnt_zero "$rc"
+like "... with an error naming it" 'net.ipv4.ip_forward' "$out"
+make_bundle sysctlipc true
+edit_config sysctlipc 'del(.linux.namespaces[] | select(.type == "ipc")) | .linux.sysctl = {"kernel.shm_rmid_forced": $r}' \
+  --arg r "$host_rmid"
+run_container sysctlipc
+check "an ipc sysctl without an ipc namespace is refused" isnt_zero "$rc"
+make_bundle sysctlvm true
+edit_config sysctlvm '.linux.sysctl = {"vm.swappiness": $v}' --arg v "$(cat /proc/sys/vm/swappiness)"
+run_container sysctlvm
+check "a sysctl that no namespace covers (vm.swappiness) is refused" isnt_zero "$rc"
+check "... and leaves nothing behind" no_leftovers sysctlvm
+
 # --- exec errors -------------------------------------------------------------------------
 make_bundle noexe /no/such/binary
 run_container noexe
