@@ -82,7 +82,8 @@ build_env (const husk_process_t *p, int *listen_fds)
 {
   const char *lf = getenv ("LISTEN_FDS"), *lp = getenv ("LISTEN_PID");
   size_t n = p->env_len, k = 0;
-  char **env = xmalloc0 (sizeof (char *) * (n + 3));
+  /* room for LISTEN_FDS, LISTEN_PID and HOME (added by the init) */
+  char **env = xmalloc0 (sizeof (char *) * (n + 4));
   *listen_fds = 0;
   if (lf && (lp == NULL || atoi (lp) == getpid ()))
     *listen_fds = atoi (lf) > 0 ? atoi (lf) : 0;
@@ -366,7 +367,10 @@ husk_create_internal (husk_context_t *ctx, const char *id, const husk_create_opt
   if (foreground && two_stage)
     prctl (PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   {
-    pid_t pid = two_stage ? fork () : clone_init (flags, husk_cgroup_unified_fd (cc->cgroup));
+    /* The cgroup namespace is made by the init once it is in its cgroups
+     * (v1 ones are joined after the clone), so its root is the container's
+     * cgroup, as with runc. */
+    pid_t pid = two_stage ? fork () : clone_init (flags & ~CLONE_NEWCGROUP, husk_cgroup_unified_fd (cc->cgroup));
     if (pid < 0)
       {
         husk_error_make (err, errno, "cannot clone the container init");

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -142,6 +143,38 @@ join_session_keyring (husk_init_args_t *a)
     fail_errno (a->sync_fd, errno, "cannot join a new session keyring");
 }
 
+/* HOME, when the process has none: the user's entry in the container's
+ * /etc/passwd, else "/" (runc does the same).  env has a free slot. */
+static void
+set_home (char **env, uid_t uid)
+{
+  size_t n = 0;
+  const char *home = "/";
+  husk_autofree char *passwd = NULL;
+  for (; env[n]; n++)
+    if (strncmp (env[n], "HOME=", 5) == 0)
+      return;
+  if (husk_read_file ("/etc/passwd", &passwd, NULL, NULL) == 0)
+    {
+      char *save = NULL;
+      for (char *line = strtok_r (passwd, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+        {
+          char *f[7];
+          int i = 0;
+          char *s2 = line;
+          for (; i < 7 && s2; i++)
+            f[i] = strsep (&s2, ":");
+          if (i == 7 && f[2] && (uid_t) strtoul (f[2], NULL, 10) == uid && *f[5])
+            {
+              home = f[5];
+              break;
+            }
+        }
+    }
+  env[n] = xstrdup_printf ("HOME=%s", home);
+  env[n + 1] = NULL;
+}
+
 /* Wait for `start`: accept on exec.sock and read one byte. */
 static int
 wait_for_start (husk_init_args_t *a)
@@ -199,6 +232,8 @@ husk_init_main (husk_init_args_t *a)
   host_pid = m.value;
   if (!a->two_stage && a->userns && (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0))
     fail_errno (a->sync_fd, errno, "cannot become root in the user namespace");
+  if (!a->two_stage && (a->new_flags & CLONE_NEWCGROUP) && unshare (CLONE_NEWCGROUP) < 0)
+    fail_errno (a->sync_fd, errno, "cannot create cgroup namespace");
 
   set_hostnames (a);
   if (a->new_flags & CLONE_NEWNET)
@@ -278,6 +313,7 @@ husk_init_main (husk_init_args_t *a)
         }
     }
 
+  set_home (a->env, proc->user.uid);
   CHECK (husk_process_set_user_and_caps (proc, &err));
   CHECK (husk_process_find_exec (proc, &exe, &err));
 

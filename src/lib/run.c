@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -163,8 +164,11 @@ husk_container_run (husk_context_t *ctx, const char *id, const husk_create_opts_
       copy_winsize (master);
       raw_stdin ();
     }
+  /* Other commands (state, kill, exec) must not wait for us while it runs. */
+  flock (cc.c.dirfd, LOCK_UN);
   *exit_status = wait_foreground (cc.pid, master, sfd);
   restore_stdin ();
+  flock (cc.c.dirfd, LOCK_EX);
   if (!opts->keep)
     r = husk_container_destroy (&cc.c, cc.spec, err);
   goto out;
