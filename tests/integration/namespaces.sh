@@ -97,6 +97,18 @@ isnt "cgroup ns: different cgroup namespace" "$(ns_of self cgroup)" "$(printf '%
 is "cgroup ns: the unified line shows the namespace root" "0::/" "$(printf '%s\n' "$out" | sed -n 2p)"
 like "cgroup ns: a v1 line shows the namespace root" ':memory:/$' "$(printf '%s\n' "$out" | sed -n 3p)"
 
+# The cgroup namespace root must be the container's own cgroup in every
+# hierarchy, so the container's fresh v1 cgroup mount shows its own limits.
+if [ -e /sys/fs/cgroup/memory/memory.limit_in_bytes ]; then
+  make_bundle cgnsmem sh -c 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes; cat /sys/fs/cgroup/memory/cgroup.procs | tr "\n" " "'
+  edit_config cgnsmem '.linux.resources.memory = {limit: 67108864}'
+  run_container cgnsmem
+  is "cgroup ns (v1): /sys/fs/cgroup/memory inside is the container's cgroup (its limit)" 67108864 "$(printf '%s\n' "$out" | sed -n 1p)"
+  like "cgroup ns (v1): the container's process is in /sys/fs/cgroup/memory/cgroup.procs inside" '(^| )1 ' "$(printf '%s\n' "$out" | sed -n 2p)"
+else
+  skip "no v1 memory hierarchy"; skip "no v1 memory hierarchy"
+fi
+
 make_bundle nocgns sh -c 'grep "^0::" /proc/self/cgroup'
 edit_config nocgns 'del(.linux.namespaces[] | select(.type == "cgroup"))'
 run_container nocgns
