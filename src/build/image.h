@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <yajl/yajl_tree.h>
 #include "husk/error.h"
 #include "store.h"
 
@@ -202,5 +203,12 @@ int hb_image_write (hb_store_t *s, const hb_image_config_t *cfg, const hb_desc_t
                     const char *ref, char **manifest_digest, husk_error_t *err);
 
 void hb_desc_clear (hb_desc_t *d);
+
+/* ---- JSON helpers (image.c), for yajl trees ----------------------------- */
+yajl_val hb_json_get (yajl_val obj, const char *key);          /* NULL if absent / obj not an object */
+const char *hb_json_get_str (yajl_val obj, const char *key);   /* NULL unless a string */
+int64_t hb_json_get_int (yajl_val obj, const char *key, int64_t dflt);
+/* Parse JSON text; error "<what>: invalid JSON: <reason>". */
+int hb_json_parse (const char *text, const char *what, yajl_val *out, husk_error_t *err);
 
 #endif
