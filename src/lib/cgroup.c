@@ -521,20 +521,23 @@ hier_create (husk_cg_hier_t *h, bool is_cpuset, bool enable, husk_error_t *err)
       char *next = xstrdup_printf ("%s/%s", cur, c);
       if (enable)
         enable_controllers (cur);
-      if (mkdir (next, 0755) == 0)
+      bool made = mkdir (next, 0755) == 0;
+      int mkdir_errno = made ? 0 : errno;
+      if (made && first_created < 0)
+        first_created = index;
+      if (made || mkdir_errno == EEXIST)
         {
-          if (first_created < 0)
-            first_created = index;
+          /* Every empty level gets its parent's cpus/mems, also levels
+           * someone else made (like runc); non-empty ones are kept. */
           if (is_cpuset)
             {
               copy_cpuset (cur, next, "cpuset.cpus");
               copy_cpuset (cur, next, "cpuset.mems");
             }
         }
-      else if (errno != EEXIST)
+      else
         {
-          int e = errno;
-          husk_error_make (err, e, "cannot create cgroup `%s`", next);
+          husk_error_make (err, mkdir_errno, "cannot create cgroup `%s`", next);
           free (next);
           if (first_created >= 0)
             {
