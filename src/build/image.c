@@ -422,7 +422,7 @@ hb_index_select (const hb_index_t *idx, const char *platform, const hb_desc_t **
 
   arch = strchr (p, '/');
   if (arch == NULL)
-    return husk_error_make (err, EINVAL, "invalid platform `%s` (want os/arch[/variant])", p);
+    return husk_error_make (err, 0, "invalid platform `%s` (want os/arch[/variant])", p);
   *arch++ = '\0';
   variant = strchr (arch, '/');
   if (variant)
@@ -457,7 +457,7 @@ hb_index_select (const hb_index_t *idx, const char *platform, const hb_desc_t **
         }
     }
   if (best == NULL)
-    return husk_error_make (err, ENOENT, "no image for platform `%s%s%s%s%s` (have: %s)", os, "/", arch,
+    return husk_error_make (err, 0, "no image for platform `%s%s%s%s%s` (have: %s)", os, "/", arch,
                             variant ? "/" : "", variant ? variant : "", *have ? have : "none");
   *out = best;
   return 0;
@@ -852,15 +852,15 @@ hb_image_write (hb_store_t *s, const hb_image_config_t *cfg, const hb_desc_t *la
   size_t i;
 
   if (cfg->diff_ids_len != n)
-    return husk_error_make (err, EINVAL, "write image: %zu layers but %zu diff_ids", n, cfg->diff_ids_len);
+    return husk_error_make (err, 0, "write image: %zu layers but %zu diff_ids", n, cfg->diff_ids_len);
   for (i = 0; i < n; i++)
     {
       int64_t size = hb_store_blob_size (s, layers[i].digest);
       if (size < 0)
-        return husk_error_make (err, ENOENT, "write image: layer %s is not in the store",
+        return husk_error_make (err, 0, "write image: layer %s is not in the store",
                                 layers[i].digest ? layers[i].digest : "(null)");
       if (hb_layer_compression (layers[i].media_type) == HB_COMPRESS_UNKNOWN)
-        return husk_error_make (err, EINVAL, "write image: unsupported layer media type `%s`",
+        return husk_error_make (err, 0, "write image: unsupported layer media type `%s`",
                                 layers[i].media_type ? layers[i].media_type : "");
     }
   if (hb_store_put_mem (s, cfg_json, strlen (cfg_json), &cfg_digest, err) < 0)

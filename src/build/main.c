@@ -97,7 +97,7 @@ no_options (int argc, char **argv, int min_args, int max_args, husk_error_t *err
   if (argc > 1 && strcmp (argv[1], "--") == 0)
     nargs--;
   if (nargs < min_args || (max_args >= 0 && nargs > max_args))
-    return husk_error_make (err, EINVAL, "%s: wrong number of arguments (see husk-build help)", argv[0]);
+    return husk_error_make (err, 0, "%s: wrong number of arguments (see husk-build help)", argv[0]);
   return argc - nargs;
 }
 
@@ -204,14 +204,14 @@ hb_cmd_images (const hb_globals_t *g, int argc, char **argv, husk_error_t *err)
       {
       case 'f':
         if (strcmp (optarg, "json") != 0 && strcmp (optarg, "table") != 0)
-          return husk_error_make (err, EINVAL, "images: unknown format `%s` (json or table)", optarg);
+          return husk_error_make (err, 0, "images: unknown format `%s` (json or table)", optarg);
         json = strcmp (optarg, "json") == 0;
         break;
       case 'q':
         quiet = true;
         break;
       default:
-        return husk_error_make (err, EINVAL, "images: unknown option");
+        return husk_error_make (err, 0, "images: unknown option");
       }
   if (open_store (g, false, &s, err) < 0 || hb_store_list (s, &e, &n, err) < 0)
     return -1;
@@ -221,7 +221,7 @@ hb_cmd_images (const hb_globals_t *g, int argc, char **argv, husk_error_t *err)
       yajl_gen_array_open (gen);
     }
   else if (!quiet)
-    printf ("%-40s %-16s %-14s %-22s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE");
+    printf ("%-40s %-16s %-14s %-20s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE");
   for (i = 0; i < n; i++)
     {
       hb_automanifest hb_manifest_t *m = NULL;
@@ -270,8 +270,17 @@ hb_cmd_images (const hb_globals_t *g, int argc, char **argv, husk_error_t *err)
       if (e[i].ref)
         split_ref (e[i].ref, &repo, &tag);
       hs = human_size (size);
-      printf ("%-40s %-16s %-14.12s %-22.20s %s\n", repo ? repo : "<none>", tag ? tag : "<none>", m->config.digest + 7,
-              cfg->created ? cfg->created : "", hs);
+      {
+        char created[20] = "";
+        if (cfg->created)
+          {
+            snprintf (created, sizeof created, "%s", cfg->created);
+            if (created[10] == 'T')
+              created[10] = ' ';
+          }
+        printf ("%-40s %-16s %-14.12s %-20s %s\n", repo ? repo : "<none>", tag ? tag : "<none>", m->config.digest + 7,
+                created, hs);
+      }
     }
   hb_store_entries_free (e, n);
   if (json)
@@ -370,7 +379,7 @@ rmi_one (hb_store_t *s, const char *name, bool force, husk_error_t *err)
       still_used = nrefs > 1;
     }
   else if (nrefs > 1 && !force)
-    r = husk_error_make (err, EBUSY, "image `%s` has %zu names; remove them by name or use -f", name, nrefs);
+    r = husk_error_make (err, 0, "image `%s` has %zu names; remove them by name or use -f", name, nrefs);
   else
     {
       for (i = 0; i < n; i++)
@@ -407,10 +416,10 @@ hb_cmd_rmi (const hb_globals_t *g, int argc, char **argv, husk_error_t *err)
         force = true;
         break;
       default:
-        return husk_error_make (err, EINVAL, "rmi: unknown option");
+        return husk_error_make (err, 0, "rmi: unknown option");
       }
   if (optind >= argc)
-    return husk_error_make (err, EINVAL, "rmi: no image given");
+    return husk_error_make (err, 0, "rmi: no image given");
   if (open_store (g, true, &s, err) < 0)
     return -1;
   for (i = optind; i < argc && r == 0; i++)

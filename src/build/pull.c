@@ -1,4 +1,242 @@
+/* husk-build: `pull` — fetch an image from a registry into the store. */
 #include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include "build.h"
-int hb_cmd_pull (const hb_globals_t *g, int argc, char **argv, husk_error_t *err) { return husk_error_make (err, ENOSYS, "todo"); }
-#include <errno.h>
+#include "registry.h"
+
+typedef struct
+{
+  char *path;
+  int fd;
+  hb_blob_fetch_t job;
+} tmp_blob_t;
+
+static void
+tmp_blobs_drop (tmp_blob_t *t, size_t n)
+{
+  size_t i;
+  for (i = 0; i < n; i++)
+    {
+      if (t[i].fd >= 0)
+        close (t[i].fd);
+      if (t[i].path)
+        {
+          unlink (t[i].path);
+          free (t[i].path);
+        }
+    }
+  free (t);
+}
+
+/* Fetch the manifest for ref, resolving an index to the platform's entry. */
+static int
+fetch_manifest (hb_registry_t *reg, const hb_ref_t *ref, const char *platform, hb_progress_t *prog, char **body,
+                size_t *len, char **digest, husk_error_t *err)
+{
+  husk_autofree char *mt = NULL;
+  const char *reference = ref->digest ? ref->digest : ref->tag;
+
+  if (hb_registry_get_manifest (reg, ref->repository, reference, body, len, &mt, digest, err) < 0)
+    return -1;
+  if (hb_media_type_is_index (mt))
+    {
+      hb_index_t *idx = NULL;
+      const hb_desc_t *d = NULL;
+      husk_autofree char *sel = NULL;
+      int r;
+
+      r = hb_index_parse (*body, *len, mt, &idx, err);
+      if (r == 0)
+        r = hb_index_select (idx, platform, &d, err);
+      if (r == 0)
+        sel = xstrdup (d->digest);
+      hb_index_free (idx);
+      free (*body);
+      free (*digest);
+      *body = *digest = NULL;
+      free (mt);
+      mt = NULL;
+      if (r < 0)
+        return -1;
+      hb_progress_line (prog, "Resolved %s to %s for %s", reference, sel, platform ? platform : hb_host_platform ());
+      if (hb_registry_get_manifest (reg, ref->repository, sel, body, len, &mt, digest, err) < 0)
+        return -1;
+      if (!hb_media_type_is_manifest (mt))
+        return husk_error_make (err, 0, "index entry %s is not an image manifest (%s)", sel, mt);
+    }
+  return 0;
+}
+
+int
+hb_pull_image (hb_store_t *s, const char *refstr, const hb_pull_opts_t *o, char **manifest_digest, husk_error_t *err)
+{
+  hb_pull_opts_t none = { 0 };
+  hb_ref_t ref;
+  hb_registry_t *reg = NULL;
+  hb_progress_t *prog = NULL;
+  hb_registry_opts_t ro = { 0 };
+  husk_autofree char *body = NULL;
+  husk_autofree char *digest = NULL;
+  husk_autofree char *name = NULL;
+  hb_automanifest hb_manifest_t *m = NULL;
+  hb_autoconfig hb_image_config_t *cfg = NULL;
+  tmp_blob_t *tmp = NULL;
+  size_t len = 0, ntmp = 0, i, j;
+  int r = -1;
+
+  if (o == NULL)
+    o = &none;
+  if (hb_ref_parse (refstr, &ref, err) < 0)
+    return -1;
+  name = hb_ref_string (&ref);
+  prog = hb_progress_new (stderr, o->quiet);
+  ro.insecure = o->insecure;
+  ro.creds = o->creds;
+  ro.authfile = o->authfile;
+  ro.progress = prog;
+  if (hb_registry_new (&ref, &ro, &reg, err) < 0)
+    goto out;
+  hb_progress_line (prog, "Trying to pull %s...", name);
+  if (fetch_manifest (reg, &ref, o->platform, prog, &body, &len, &digest, err) < 0)
+    goto out;
+  if (hb_manifest_parse (body, len, NULL, &m, err) < 0)
+    goto out;
+
+  /* Content references must not be collected by a concurrent rmi. */
+  if (hb_store_lock (s, false, err) < 0)
+    goto out;
+
+  /* Blobs to fetch: the config and the layers not in the store (once each). */
+  tmp = xmalloc0 (sizeof *tmp * (m->layers_len + 1));
+  for (i = 0; i <= m->layers_len; i++)
+    {
+      const hb_desc_t *d = i == 0 ? &m->config : &m->layers[i - 1];
+      bool dup = false;
+      for (j = 0; j < ntmp; j++)
+        if (strcmp (tmp[j].job.digest, d->digest) == 0)
+          dup = true;
+      if (dup)
+        continue;
+      if (hb_store_blob_size (s, d->digest) >= 0 && (d->size < 0 || hb_store_blob_size (s, d->digest) == d->size))
+        {
+          int item = hb_progress_add (prog, i == 0 ? "Copying config" : "Copying blob", d->digest, d->size);
+          hb_progress_finish (prog, item, "skipped: already exists");
+          continue;
+        }
+      tmp[ntmp].fd = -1;
+      if (hb_store_tmpfile (s, &tmp[ntmp].path, &tmp[ntmp].fd, err) < 0)
+        goto out;
+      tmp[ntmp].job.digest = d->digest;
+      tmp[ntmp].job.size = d->size;
+      tmp[ntmp].job.verb = i == 0 ? "Copying config" : "Copying blob";
+      tmp[ntmp].job.fd = tmp[ntmp].fd;
+      ntmp++;
+    }
+  if (ntmp > 0)
+    {
+      hb_blob_fetch_t *jobs = xmalloc0 (sizeof *jobs * ntmp);
+      for (i = 0; i < ntmp; i++)
+        jobs[i] = tmp[i].job;
+      r = hb_registry_fetch_blobs (reg, ref.repository, jobs, ntmp, err);
+      free (jobs);
+      if (r < 0)
+        goto out;
+      r = -1;
+    }
+
+  /* Check the config before anything enters the store. */
+  for (i = 0; i < ntmp; i++)
+    if (strcmp (tmp[i].job.digest, m->config.digest) == 0)
+      {
+        husk_autofree char *text = NULL;
+        size_t tl = 0;
+        if (husk_read_file (tmp[i].path, &text, &tl, err) < 0 || hb_image_config_parse (text, tl, &cfg, err) < 0)
+          goto out;
+      }
+  if (cfg == NULL && hb_image_config_load (s, m->config.digest, &cfg, err) < 0)
+    goto out;
+  if (cfg->diff_ids_len != m->layers_len)
+    {
+      husk_error_make (err, 0, "image config has %zu diff_ids for %zu layers", cfg->diff_ids_len, m->layers_len);
+      goto out;
+    }
+
+  for (i = 0; i < ntmp; i++)
+    {
+      close (tmp[i].fd);
+      tmp[i].fd = -1;
+      if (hb_store_put_file_verified (s, tmp[i].path, tmp[i].job.digest, err) < 0)
+        goto out;
+      free (tmp[i].path);
+      tmp[i].path = NULL;
+    }
+  hb_progress_line (prog, "Writing manifest to image destination");
+  if (hb_store_put_mem (s, body, len, NULL, err) < 0 || hb_store_tag (s, name, digest, err) < 0)
+    goto out;
+  if (manifest_digest)
+    *manifest_digest = steal_ptr (&digest);
+  r = 0;
+
+out:
+  if (tmp)
+    tmp_blobs_drop (tmp, ntmp);
+  hb_registry_free (reg);
+  hb_progress_free (prog);
+  hb_ref_clear (&ref);
+  return r;
+}
+
+int
+hb_cmd_pull (const hb_globals_t *g, int argc, char **argv, husk_error_t *err)
+{
+  static const struct option opts[] = {
+    { "insecure", no_argument, 0, 'k' },     { "tls-verify", required_argument, 0, 'T' },
+    { "creds", required_argument, 0, 'c' },  { "authfile", required_argument, 0, 'a' },
+    { "platform", required_argument, 0, 'p' }, { "quiet", no_argument, 0, 'q' }, { 0 },
+  };
+  hb_pull_opts_t o = { 0 };
+  hb_autostore hb_store_t *s = NULL;
+  husk_autofree char *digest = NULL;
+  husk_autofree char *name = NULL;
+  int c;
+
+  o.quiet = g->quiet;
+  optind = 1;
+  while ((c = getopt_long (argc, argv, "q", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'k':
+        o.insecure = true;
+        break;
+      case 'T':
+        o.insecure = strcmp (optarg, "false") == 0;
+        break;
+      case 'c':
+        o.creds = optarg;
+        break;
+      case 'a':
+        o.authfile = optarg;
+        break;
+      case 'p':
+        o.platform = optarg;
+        break;
+      case 'q':
+        o.quiet = true;
+        break;
+      default:
+        return husk_error_make (err, 0, "pull: unknown option (see husk-build help)");
+      }
+  if (optind != argc - 1)
+    return husk_error_make (err, 0, "pull: exactly one image reference is required");
+  name = hb_ref_normalize (argv[optind]);
+  if (hb_store_open (g->store_dir, &s, err) < 0)
+    return -1;
+  if (hb_pull_image (s, argv[optind], &o, &digest, err) < 0)
+    return husk_error_wrap (err, "pull %s", name ? name : argv[optind]);
+  printf ("%s\n", digest);
+  return 0;
+}

@@ -91,7 +91,7 @@ hb_ref_parse (const char *s, hb_ref_t *ref, husk_error_t *err)
 
   memset (ref, 0, sizeof *ref);
   if (s == NULL || *s == '\0' || strlen (s) > 4096)
-    return husk_error_make (err, EINVAL, "invalid reference `%s`", s ? s : "");
+    return husk_error_make (err, 0, "invalid reference `%s`", s ? s : "");
   name = xstrdup (s);
 
   at = strchr (name, '@');
@@ -99,7 +99,7 @@ hb_ref_parse (const char *s, hb_ref_t *ref, husk_error_t *err)
     {
       *at = '\0';
       if (!hb_digest_valid (at + 1))
-        return husk_error_make (err, EINVAL, "invalid reference `%s`: bad digest", s);
+        return husk_error_make (err, 0, "invalid reference `%s`: bad digest", s);
       ref->digest = xstrdup (at + 1);
     }
 
@@ -131,7 +131,7 @@ hb_ref_parse (const char *s, hb_ref_t *ref, husk_error_t *err)
       if (!valid_tag (colon + 1))
         {
           hb_ref_clear (ref);
-          return husk_error_make (err, EINVAL, "invalid reference `%s`: bad tag", s);
+          return husk_error_make (err, 0, "invalid reference `%s`: bad tag", s);
         }
       ref->tag = xstrdup (colon + 1);
     }
@@ -143,7 +143,7 @@ hb_ref_parse (const char *s, hb_ref_t *ref, husk_error_t *err)
   if (!valid_domain (ref->registry) || !valid_repository (ref->repository))
     {
       hb_ref_clear (ref);
-      return husk_error_make (err, EINVAL, "invalid reference `%s`", s);
+      return husk_error_make (err, 0, "invalid reference `%s`", s);
     }
   if (ref->tag == NULL && ref->digest == NULL)
     ref->tag = xstrdup ("latest");

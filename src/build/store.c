@@ -169,7 +169,7 @@ hb_store_put_file_verified (hb_store_t *s, const char *tmp_path, const char *dig
   if (dst == NULL)
     {
       unlink (tmp_path);
-      return husk_error_make (err, EINVAL, "invalid digest `%s`", digest);
+      return husk_error_make (err, 0, "invalid digest `%s`", digest);
     }
   if (rename (tmp_path, dst) < 0)
     {
@@ -236,7 +236,7 @@ hb_store_read_blob (hb_store_t *s, const char *digest, char **data, size_t *len,
   size_t n = 0;
 
   if (path == NULL)
-    return husk_error_make (err, EINVAL, "invalid digest `%s`", digest ? digest : "");
+    return husk_error_make (err, 0, "invalid digest `%s`", digest ? digest : "");
   if (husk_read_file (path, &buf, &n, err) < 0)
     return husk_error_wrap (err, "blob %s", digest);
   got = hb_sha256_mem (buf, n);
@@ -441,7 +441,7 @@ hb_store_tag (hb_store_t *s, const char *ref, const char *manifest_digest, husk_
     {
       norm = hb_ref_normalize (ref);
       if (norm == NULL)
-        return husk_error_make (err, EINVAL, "invalid reference `%s`", ref);
+        return husk_error_make (err, 0, "invalid reference `%s`", ref);
     }
   if (hb_store_read_blob (s, manifest_digest, &json, &len, err) < 0)
     return -1;
@@ -465,7 +465,7 @@ untag_fn (hb_store_t *s, hb_store_entry_t **ep, size_t *n, void *arg, husk_error
         entry_remove (*ep, n, i);
         return 1;
       }
-  return husk_error_make (err, ENOENT, "ref `%s` does not exist", ref);
+  return husk_error_make (err, 0, "ref `%s` does not exist", ref);
 }
 
 int
@@ -517,6 +517,7 @@ hb_store_resolve (hb_store_t *s, const char *name, char **manifest_digest, husk_
   size_t n = 0, i;
   husk_autofree char *norm = NULL;
   husk_autofree char *found = NULL;
+  husk_autofree char *found_config = NULL;
   const char *hex;
   int r = 0;
 
@@ -530,28 +531,33 @@ hb_store_resolve (hb_store_t *s, const char *name, char **manifest_digest, husk_
         hb_store_entries_free (e, n);
         return 0;
       }
-  /* An image ID or manifest digest, or a prefix of one. */
+  /* An image ID or manifest digest, or a prefix of one.  Several manifests
+   * of one config (OCI and Docker copies of an image) are one image. */
   hex = strncmp (name, "sha256:", 7) == 0 ? name + 7 : name;
   if (strlen (hex) >= 4 && strlen (hex) <= 64 && is_hex (hex))
     for (i = 0; i < n && r == 0; i++)
       {
         hb_automanifest hb_manifest_t *m = NULL;
-        bool match = strncmp (e[i].digest + 7, hex, strlen (hex)) == 0;
-        if (!match && hb_media_type_is_manifest (e[i].media_type)
-            && hb_manifest_load (s, e[i].digest, &m, NULL) == 0)
-          match = strncmp (m->config.digest + 7, hex, strlen (hex)) == 0;
-        if (!match)
+        bool by_manifest = strncmp (e[i].digest + 7, hex, strlen (hex)) == 0;
+        bool by_config = false;
+        if (hb_media_type_is_manifest (e[i].media_type) && hb_manifest_load (s, e[i].digest, &m, NULL) == 0)
+          by_config = strncmp (m->config.digest + 7, hex, strlen (hex)) == 0;
+        if (!by_manifest && !by_config)
           continue;
-        if (found && strcmp (found, e[i].digest) != 0)
-          r = husk_error_make (err, EINVAL, "image name `%s` is ambiguous", name);
-        else if (found == NULL)
-          found = xstrdup (e[i].digest);
+        if (found == NULL)
+          {
+            found = xstrdup (e[i].digest);
+            found_config = m ? xstrdup (m->config.digest) : NULL;
+          }
+        else if (strcmp (found, e[i].digest) != 0
+                 && (by_manifest || found_config == NULL || strcmp (found_config, m->config.digest) != 0))
+          r = husk_error_make (err, 0, "image name `%s` is ambiguous", name);
       }
   hb_store_entries_free (e, n);
   if (r < 0)
     return r;
   if (found == NULL)
-    return husk_error_make (err, ENOENT, "image `%s` does not exist", name);
+    return husk_error_make (err, 0, "image `%s` does not exist", name);
   *manifest_digest = steal_ptr (&found);
   return 0;
 }
