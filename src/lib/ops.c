@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -197,7 +198,14 @@ husk_container_delete (husk_context_t *ctx, const char *id, bool force, husk_err
     {
       if (force && *err && strstr ((*err)->msg, "does not exist"))
         {
-          /* a stale dir without state.json (e.g. a crashed create) */
+          /* A dir without state.json: a create still running (wait for its
+           * lock; it either finishes or cleans up) or one that crashed. */
+          if (c.dirfd >= 0 && flock (c.dirfd, LOCK_EX) == 0 && faccessat (c.dirfd, "state.json", F_OK, 0) == 0)
+            {
+              husk_error_release (err);
+              husk_container_close (&c);
+              return husk_container_delete (ctx, id, force, err);
+            }
           if (c.dir)
             husk_rm_rf (c.dir, NULL);
           husk_error_release (err);

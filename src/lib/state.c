@@ -111,6 +111,11 @@ husk_container_open (husk_context_t *ctx, const char *id, husk_container_t *c, h
         return husk_error_make (err, 0, "container `%s` does not exist", id);
       return husk_error_make (err, errno, "cannot open state dir `%s`", c->dir);
     }
+  /* A container still being created has no state.json yet: answer at once
+   * instead of waiting for create's lock (a slow hook must not freeze
+   * `state`/`list` on that id). */
+  if (faccessat (c->dirfd, "state.json", F_OK, 0) < 0 && errno == ENOENT)
+    return husk_error_make (err, 0, "container `%s` does not exist", id);
   if (lock_dir (c->dirfd, id, err) < 0)
     return -1;
   if (husk_read_file_at (c->dirfd, "state.json", &json, NULL, &tmp) < 0)

@@ -79,7 +79,8 @@ check "after create: startContainer has not run" test ! -e "$T/hk1/rootfs/tmp/st
 check "after create: poststart has not run" test ! -e "$D/poststart.json"
 for k in prestart createRuntime createContainer; do
   is "$k: stdin state id" hk1 "$(jf "$D/$k.json" id)"
-  is "$k: stdin state status creating" creating "$(jf "$D/$k.json" status)"
+  # "created", as crun sends and runtime-tools' hooks_stdin requires (runc sends "creating")
+  is "$k: stdin state status created" created "$(jf "$D/$k.json" status)"
   is "$k: stdin state pid is the init's" "$pid" "$(jf "$D/$k.json" pid)"
   is "$k: stdin state bundle" "$T/hk1" "$(jf "$D/$k.json" bundle)"
   is "$k: stdin ociVersion" 1.3.0 "$(jf "$D/$k.json" ociVersion)"
