@@ -135,6 +135,10 @@ husk_rootfs_prepare (const husk_rootfs_ctx_t *ctx, husk_error_t *err)
      container mounts propagates out. */
   if (prop == 0)
     prop = MS_SLAVE | MS_REC;
+  /* An unbindable root cannot be bind-mounted onto itself: stay private
+   * until finalize applies the requested propagation to the new "/". */
+  if (prop & MS_UNBINDABLE)
+    prop = MS_PRIVATE | MS_REC;
   if (mount (NULL, "/", NULL, prop, NULL) < 0)
     return husk_error_make (err, errno, "cannot change the propagation of `/`");
   if (make_parent_mount_private (ctx->rootfs, err) < 0)
