@@ -99,7 +99,7 @@ typedef struct
   char **extra_env;       /* "K=V" appended (replacing) after the image's */
   const char *hostname;   /* NULL: "husk" */
   bool host_network;      /* no network namespace */
-  bool writable;          /* root.readonly false (build steps, `run`) */
+  bool readonly_root;     /* root.readonly true (default false, like docker) */
 } hb_bundle_opts_t;
 
 /* Resolve an image USER ("uid[:gid]", "name[:group]") against the rootfs's

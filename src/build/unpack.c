@@ -477,20 +477,72 @@ archive_freep (struct archive **a)
     archive_read_free (*a);
 }
 
-int
-hb_unpack_layer_fd (int root_fd, int blob_fd, const char *what, hb_unpack_mode_t mode, husk_error_t *err)
+/* The blob as libarchive reads it, hashed on the way when a digest is expected. */
+typedef struct
+{
+  int fd;
+  hb_sha256_t *sha;
+  char buf[1 << 16];
+} blob_reader_t;
+
+static la_ssize_t
+blob_read (struct archive *a, void *data, const void **out)
+{
+  blob_reader_t *br = data;
+  ssize_t n;
+  do
+    n = read (br->fd, br->buf, sizeof br->buf);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    {
+      archive_set_error (a, errno, "read error");
+      return -1;
+    }
+  if (br->sha && n > 0)
+    hb_sha256_update (br->sha, br->buf, (size_t) n);
+  *out = br->buf;
+  return n;
+}
+
+/* After the archive: hash what libarchive did not read and compare. */
+static int
+blob_verify (blob_reader_t *br, const char *digest, const char *what, husk_error_t *err)
+{
+  husk_autofree char *got = NULL;
+  ssize_t n;
+  while ((n = read (br->fd, br->buf, sizeof br->buf)) > 0 || (n < 0 && errno == EINTR))
+    if (n > 0)
+      hb_sha256_update (br->sha, br->buf, (size_t) n);
+  if (n < 0)
+    return husk_error_make (err, errno, "cannot read layer `%s`", what);
+  got = hb_sha256_finish (br->sha);
+  br->sha = NULL;
+  if (strcmp (got, digest) != 0)
+    return husk_error_make (err, 0, "layer `%s`: digest mismatch: expected %s, got %s", what, digest, got);
+  return 0;
+}
+
+static int
+unpack_stream (int root_fd, int blob_fd, const char *digest, const char *what, hb_unpack_mode_t mode,
+               husk_error_t *err)
 {
   __attribute__ ((cleanup (archive_freep))) struct archive *a = archive_read_new ();
+  husk_autofree blob_reader_t *br = xmalloc0 (sizeof *br);
   struct archive_entry *e;
   unpack_t u = { .root_fd = root_fd, .mode = mode, .what = what, .root = geteuid () == 0 };
   int r, ret = 0;
 
+  br->fd = blob_fd;
+  br->sha = digest ? hb_sha256_new () : NULL;
   archive_read_support_filter_gzip (a);
   archive_read_support_filter_zstd (a);
   archive_read_support_format_tar (a);
   archive_read_support_format_empty (a);
-  if (archive_read_open_fd (a, blob_fd, 1 << 16) != ARCHIVE_OK)
-    return husk_error_make (err, 0, "cannot read layer `%s`: %s", what, archive_error_string (a));
+  if (archive_read_open (a, br, NULL, blob_read, NULL) != ARCHIVE_OK)
+    {
+      hb_sha256_free (br->sha);
+      return husk_error_make (err, 0, "cannot read layer `%s`: %s", what, archive_error_string (a));
+    }
 
   while ((r = archive_read_next_header (a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN)
     {
@@ -543,7 +595,16 @@ hb_unpack_layer_fd (int root_fd, int blob_fd, const char *what, hb_unpack_mode_t
         futimens (fd, u.dirs[i - 1].ts);
     }
   unpack_clear (&u);
+  if (ret == 0 && br->sha)
+    ret = blob_verify (br, digest, what, err);
+  hb_sha256_free (br->sha);
   return ret;
+}
+
+int
+hb_unpack_layer_fd (int root_fd, int blob_fd, const char *what, hb_unpack_mode_t mode, husk_error_t *err)
+{
+  return unpack_stream (root_fd, blob_fd, NULL, what, mode, err);
 }
 
 static int
@@ -558,7 +619,7 @@ unpack_blob (hb_store_t *s, const hb_desc_t *layer, int root_fd, hb_unpack_mode_
   fd = open (path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return husk_error_make (err, errno, "cannot open layer `%s`", layer->digest);
-  return hb_unpack_layer_fd (root_fd, fd, layer->digest, mode, err);
+  return unpack_stream (root_fd, fd, layer->digest, layer->digest, mode, err);
 }
 
 /* A fresh directory next to dest, for rename(2) into place. */
