@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
+#include <archive.h>
+#include <archive_entry.h>
 #include "build.h"
 #include "registry.h"
 
@@ -30,6 +33,97 @@ tmp_blobs_drop (tmp_blob_t *t, size_t n)
         }
     }
   free (t);
+}
+
+/* ---- diff_id verification: each new layer must decompress to the
+ * uncompressed digest its config lists (a truncated or corrupt stream is
+ * caught here, before anything is stored).  One thread per layer. */
+
+typedef struct
+{
+  const char *path;
+  const char *digest;
+  const char *diff_id;
+  husk_error_t err;
+  pthread_t tid;
+} verify_t;
+
+static void *
+verify_layer (void *arg)
+{
+  verify_t *v = arg;
+  struct archive *a = archive_read_new ();
+  struct archive_entry *ae;
+  hb_sha256_t *h = hb_sha256_new ();
+  husk_autofree char *got = NULL;
+  char buf[131072];
+  la_ssize_t n;
+
+  archive_read_support_filter_all (a);
+  archive_read_support_format_raw (a);
+  if (archive_read_open_filename (a, v->path, 131072) != ARCHIVE_OK
+      || archive_read_next_header (a, &ae) != ARCHIVE_OK)
+    {
+      husk_error_make (&v->err, 0, "layer %s: cannot decompress: %s", v->digest, archive_error_string (a));
+      goto out;
+    }
+  while ((n = archive_read_data (a, buf, sizeof buf)) > 0)
+    hb_sha256_update (h, buf, n);
+  if (n < 0)
+    {
+      husk_error_make (&v->err, 0, "layer %s: cannot decompress: %s", v->digest, archive_error_string (a));
+      goto out;
+    }
+  got = hb_sha256_finish (h);
+  h = NULL;
+  if (strcmp (got, v->diff_id) != 0)
+    husk_error_make (&v->err, 0, "layer %s: uncompressed content %s does not match the config's diff_id %s", v->digest,
+                     got, v->diff_id);
+out:
+  hb_sha256_free (h);
+  archive_read_free (a);
+  return NULL;
+}
+
+static int
+verify_diff_ids (const hb_manifest_t *m, const hb_image_config_t *cfg, tmp_blob_t *tmp, size_t ntmp,
+                 husk_error_t *err)
+{
+  verify_t *v = xmalloc0 (sizeof *v * (m->layers_len + 1));
+  size_t i, j, nv = 0;
+  int ret = 0;
+
+  for (i = 0; i < m->layers_len; i++)
+    for (j = 0; j < ntmp; j++)
+      if (tmp[j].path && strcmp (tmp[j].job.digest, m->layers[i].digest) == 0)
+        {
+          bool seen = false;
+          for (size_t k = 0; k < nv; k++)
+            if (strcmp (v[k].digest, m->layers[i].digest) == 0)
+              seen = true;
+          if (seen)
+            break;
+          v[nv].path = tmp[j].path;
+          v[nv].digest = m->layers[i].digest;
+          v[nv].diff_id = cfg->diff_ids[i];
+          if (pthread_create (&v[nv].tid, NULL, verify_layer, &v[nv]) != 0)
+            verify_layer (&v[nv]), v[nv].tid = 0;
+          nv++;
+          break;
+        }
+  for (i = 0; i < nv; i++)
+    {
+      if (v[i].tid)
+        pthread_join (v[i].tid, NULL);
+      if (v[i].err && ret == 0)
+        {
+          husk_error_move (err, &v[i].err);
+          ret = -1;
+        }
+      husk_error_release (&v[i].err);
+    }
+  free (v);
+  return ret;
 }
 
 /* Fetch the manifest for ref, resolving an index to the platform's entry. */
@@ -164,6 +258,9 @@ hb_pull_image (hb_store_t *s, const char *refstr, const hb_pull_opts_t *o, char 
       husk_error_make (err, 0, "image config has %zu diff_ids for %zu layers", cfg->diff_ids_len, m->layers_len);
       goto out;
     }
+
+  if (verify_diff_ids (m, cfg, tmp, ntmp, err) < 0)
+    goto out;
 
   for (i = 0; i < ntmp; i++)
     {

@@ -592,6 +592,14 @@ fetch_token (hb_registry_t *r, const char *challenge, husk_error_t *err)
   return 0;
 }
 
+static int
+rejected_error (hb_registry_t *r, husk_error_t *err)
+{
+  size_t ul = strcspn (r->basic, ":");
+  return husk_error_make (err, 0, "unauthorized: %s rejected the credentials of `%.*s` (401)", r->registry, (int) ul,
+                          r->basic);
+}
+
 /* Answer a 401: a Bearer token, or Basic with the credentials we have. */
 static int
 authenticate (hb_registry_t *r, const char *challenge, const char *body, husk_error_t *err)
@@ -717,6 +725,8 @@ request (hb_registry_t *r, const req_t *q, resp_t *p, husk_error_t *err)
             return -1;
           continue;
         }
+      if (p->status == 401 && r->basic)
+        return rejected_error (r, err);
       if (status_transient (p->status) && attempt < r->retries)
         {
           sleep_s (backoff (attempt++));
@@ -1002,6 +1012,8 @@ xfer_finish (xfer_t *x, CURLcode c, husk_error_t *err)
         return -1;
       return 0;
     }
+  if (status == 401 && r->basic)
+    return rejected_error (r, err);
   if (status_transient (status) && x->attempts < r->retries)
     {
       x->not_before = now_s () + backoff (x->attempts++);
