@@ -45,7 +45,7 @@ M64=67108864
 
 # --- limits land in the right files (v1 or v2) ------------------------------
 make_bundle files sh -c 'sleep 1000'
-edit_config files '.linux.resources = {"memory":{"limit":67108864,"reservation":16777216},
+edit_config files '.linux.resources = {"memory":{"limit":67108864,"reservation":16777216,"swap":100663296},
   "pids":{"limit":42},"cpu":{"shares":1024,"quota":50000,"period":100000}}'
 if start_detached files; then
   ok "run -d with memory, pids and cpu limits"
@@ -54,6 +54,13 @@ if start_detached files; then
   is "memory reservation in $(pick memory.soft_limit_in_bytes memory.low)" 16777216 \
     "$(cat "$(cgf files memory "$(pick memory.soft_limit_in_bytes memory.low)")")"
   is "pids limit in pids.max" 42 "$(cat "$(cgf files pids pids.max)")"
+  # swap is memory+swap in the spec: v1 takes it as is, v2 gets swap - limit (runc's conversion)
+  swapf=$(cgf files memory "$(pick memory.memsw.limit_in_bytes memory.swap.max)")
+  if [ -e "$swapf" ]; then
+    is "memory+swap 96M in ${swapf##*/}" "$(pick 100663296 33554432)" "$(cat "$swapf")"
+  else
+    skip "no swap accounting (${swapf##*/})"
+  fi
   if [ "$CGV" = 2 ]; then
     is "cpu quota/period in cpu.max" "50000 100000" "$(cat "$(cgf files cpu cpu.max)")"
     # runc/crun conversion: 1 + ((1024 - 2) * 9999) / 262142 = 39
