@@ -46,6 +46,27 @@ write_i64 (husk_cg_hier_t *h, const char *file, int64_t v, husk_error_t *err)
   return husk_cg_writef (h, file, err, "%" PRId64, v);
 }
 
+/* memory.limit_in_bytes: the kernel refuses (EBUSY) a limit it cannot
+ * reclaim down to; say so instead of "Device or resource busy" alone. */
+static int
+write_mem_limit (husk_cg_hier_t *h, int64_t limit, husk_error_t *err)
+{
+  if (write_i64 (h, "memory.limit_in_bytes", limit, err) < 0)
+    {
+      if ((*err)->status == EBUSY)
+        {
+          husk_autofree char *usage = NULL;
+          husk_auto_error husk_error_t tmp = NULL;
+          if (husk_cg_read (h, "memory.usage_in_bytes", &usage, &tmp) == 0)
+            usage[strcspn (usage, "\n")] = '\0';
+          return husk_error_wrap (err, "memory limit %" PRId64 " is below the container's current usage (%s bytes)",
+                                  limit, usage ? usage : "?");
+        }
+      return -1;
+    }
+  return 0;
+}
+
 static int
 set_memory (husk_cgroup_t *cg, const husk_memory_t *m, husk_error_t *err)
 {
@@ -77,13 +98,12 @@ set_memory (husk_cgroup_t *cg, const husk_memory_t *m, husk_error_t *err)
       cur_limit = strtoull (cur, NULL, 10);
       if (swap == -1 || cur_limit < (uint64_t) swap)
         {
-          if (write_i64 (h, "memory.memsw.limit_in_bytes", swap, err) < 0
-              || write_i64 (h, "memory.limit_in_bytes", limit, err) < 0)
+          if (write_i64 (h, "memory.memsw.limit_in_bytes", swap, err) < 0 || write_mem_limit (h, limit, err) < 0)
             return -1;
           limit = swap = 0;
         }
     }
-  if (limit != 0 && write_i64 (h, "memory.limit_in_bytes", limit, err) < 0)
+  if (limit != 0 && write_mem_limit (h, limit, err) < 0)
     return -1;
   if (swap != 0 && write_i64 (h, "memory.memsw.limit_in_bytes", swap, err) < 0)
     return -1;
