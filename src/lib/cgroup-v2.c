@@ -63,6 +63,19 @@ set_memory (husk_cg_hier_t *h, const husk_memory_t *m, husk_error_t *err)
 
   if (husk_cgroup_swap_to_v2 (swap_in, limit, &swap, err) < 0)
     return -1;
+  /* checkBeforeUpdate (runc's CheckMemoryUsage): refuse a limit at or below
+   * the current usage instead of letting the kernel reclaim and OOM-kill */
+  if (m->has_check_before_update && m->check_before_update && limit > 0)
+    {
+      husk_autofree char *cur = NULL, *swap_cur = NULL;
+      husk_auto_error husk_error_t tmp = NULL, tmp2 = NULL;
+      uint64_t usage;
+      if (husk_cg_read (h, "memory.current", &cur, &tmp) == 0 && (uint64_t) limit <= (usage = strtoull (cur, NULL, 10)))
+        return husk_error_make (err, EBUSY, "rejecting memory limit %" PRId64 " below usage %" PRIu64, limit, usage);
+      if (swap > 0 && husk_cg_read (h, "memory.swap.current", &swap_cur, &tmp2) == 0
+          && (uint64_t) swap <= (usage = strtoull (swap_cur, NULL, 10)))
+        return husk_error_make (err, EBUSY, "rejecting swap limit %" PRId64 " below swap usage %" PRIu64, swap, usage);
+    }
   buf[0] = '\0';
   if (swap != 0)
     num_to_str (swap, buf, sizeof buf);
