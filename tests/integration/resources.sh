@@ -177,6 +177,10 @@ if start_detached upd; then
     "$(printf '%s' "$st" | jq -r '.data.memory.usage.limit')"
   check "events --stats: pids.current >= 1" test "$(printf '%s' "$st" | jq -r '.data.pids.current // 0')" -ge 1
   is "events --stats: pids.limit reflects the update" 5 "$(printf '%s' "$st" | jq -r '.data.pids.limit')"
+  # v2: checkBeforeUpdate refuses it (else the kernel would OOM-kill); v1: the kernel refuses it
+  out=$(echo '{"memory":{"limit":4096,"checkBeforeUpdate":true}}' | h update -r - upd 2>&1)
+  like "a memory limit below the current usage is refused" "below.*usage" "$out"
+  is "... and the container keeps running" running "$(state_field upd status)"
   out=$(h update --memory 1x upd 2>&1)
   like "update rejects a bad size" "invalid size" "$out"
   out=$(h update --l3-cache-schema 'L3:0=f' upd 2>&1)
