@@ -1,1 +1,1348 @@
-/* placeholder */
+/* husk-build: `build -f config.txt -t NAME [--build-arg K=V] [--no-cache] [CONTEXT]`.
+ *
+ * Steps run in order on an image state (config + layers).  RUN and COPY work
+ * on an overlayfs of the current layers (each unpacked once, in overlay form,
+ * under <store>/layers/<diff-id hex>) with a fresh upper directory: RUN runs
+ * the command with husk (`husk run` on a generated bundle, in a new network
+ * namespace with only lo), COPY copies from the context.  The upper directory
+ * then becomes a new gzip layer (hb_layer_from_dir).  Metadata instructions
+ * change the config and add a history entry with empty_layer.
+ *
+ * Cache: every step has a key, sha256 of the previous step's key (the base
+ * image's manifest digest to start with) and the step's text after
+ * substitution (+ the ARG values RUN sees, + a hash of COPY's sources).  The
+ * result (layer, diff-id, history time) is kept in <store>/build-cache/<key>;
+ * a rebuild with the same keys runs nothing ("---> Using cache") and, since
+ * the times come from the cache too, writes the same image digest.
+ *
+ * The overlay mounts live in a private mount namespace of this process
+ * (unshare at the start), so they disappear with it whatever happens. */
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <yajl/yajl_gen.h>
+#include "internal.h"
+#include "rootfs.h"
+#include "build.h"
+
+typedef struct
+{
+  hb_store_t *s;
+  const hb_globals_t *g;
+  const char *context;
+  int context_fd;
+  bool no_cache;
+  char **build_args;   /* --build-arg K=V */
+  bool *build_arg_used;
+  char **args;         /* ARG values in scope, "K=V" */
+  hb_image_config_t *cfg;
+  hb_desc_t *layers;
+  size_t n_layers;
+  char *chain;         /* cache key of the last step */
+  bool cmd_set;        /* CMD given in this build (ENTRYPOINT keeps it) */
+  int step, n_steps;
+  int runs;            /* containers started (ids) */
+} build_t;
+
+static void
+say (build_t *b, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+static void
+say (build_t *b, const char *fmt, ...)
+{
+  va_list ap;
+  if (b->g->quiet)
+    return;
+  va_start (ap, fmt);
+  vfprintf (stderr, fmt, ap);
+  va_end (ap);
+  fflush (stderr);
+}
+
+static void
+strv_add (char ***v, const char *s)
+{
+  size_t n = husk_strv_len (*v);
+  *v = xrealloc (*v, (n + 2) * sizeof **v);
+  (*v)[n] = xstrdup (s);
+  (*v)[n + 1] = NULL;
+}
+
+/* Set K=V in a strv (replacing K). */
+static void
+strv_setkv (char ***v, const char *k, const char *val)
+{
+  size_t kl = strlen (k);
+  for (size_t i = 0; *v && (*v)[i]; i++)
+    if (strncmp ((*v)[i], k, kl) == 0 && (*v)[i][kl] == '=')
+      {
+        free ((*v)[i]);
+        (*v)[i] = xstrdup_printf ("%s=%s", k, val);
+        return;
+      }
+  husk_autofree char *kv = xstrdup_printf ("%s=%s", k, val);
+  strv_add (v, kv);
+}
+
+/* The variables substitution sees: ARGs, then ENV (ENV wins). */
+static char **
+subst_env (build_t *b)
+{
+  char **v = NULL;
+  for (size_t i = 0; b->args && b->args[i]; i++)
+    strv_add (&v, b->args[i]);
+  for (size_t i = 0; b->cfg && i < b->cfg->env_len; i++)
+    strv_add (&v, b->cfg->env[i]);
+  if (v == NULL)
+    v = xmalloc0 (sizeof *v);
+  return v;
+}
+
+static char *
+join (char *const *v, const char *sep)
+{
+  size_t len = 1;
+  char *out;
+  for (size_t i = 0; v && v[i]; i++)
+    len += strlen (v[i]) + strlen (sep);
+  out = xmalloc0 (len);
+  for (size_t i = 0; v && v[i]; i++)
+    {
+      if (i)
+        strcat (out, sep);
+      strcat (out, v[i]);
+    }
+  return out;
+}
+
+static char **
+strv_dup (char *const *v)
+{
+  size_t n = husk_strv_len (v);
+  char **r = xmalloc0 ((n + 1) * sizeof *r);
+  for (size_t i = 0; i < n; i++)
+    r[i] = xstrdup (v[i]);
+  return r;
+}
+
+static void
+set_strv_field (char ***field, size_t *len, char **v)
+{
+  for (size_t i = 0; i < *len; i++)
+    free ((*field)[i]);
+  free (*field);
+  *field = v;
+  *len = husk_strv_len (v);
+}
+
+/* ---- cache ------------------------------------------------------------- */
+
+typedef struct
+{
+  char *created;
+  hb_desc_t layer; /* digest NULL: no layer */
+  char *diff_id;
+} cache_entry_t;
+
+static void
+cache_entry_clear (cache_entry_t *c)
+{
+  free (c->created);
+  free (c->diff_id);
+  hb_desc_clear (&c->layer);
+  memset (c, 0, sizeof *c);
+}
+
+static char *
+cache_path (build_t *b, const char *key)
+{
+  husk_auto_error husk_error_t e2 = NULL;
+  husk_autofree char *dir = NULL;
+  if (hb_store_subdir (b->s, "build-cache", true, &dir, &e2) < 0)
+    return NULL;
+  return xstrdup_printf ("%s/%s", dir, key + strlen ("sha256:"));
+}
+
+static bool
+cache_get (build_t *b, const char *key, cache_entry_t *c)
+{
+  husk_auto_error husk_error_t e2 = NULL;
+  husk_autofree char *path = cache_path (b, key);
+  husk_autofree char *text = NULL;
+  yajl_val v = NULL;
+  const char *d;
+  if (b->no_cache || path == NULL || husk_read_file (path, &text, NULL, &e2) < 0
+      || hb_json_parse (text, path, &v, &e2) < 0)
+    return false;
+  memset (c, 0, sizeof *c);
+  c->created = xstrdup (hb_json_get_str (v, "created") ? hb_json_get_str (v, "created") : "");
+  d = hb_json_get_str (v, "digest");
+  if (d)
+    {
+      const char *mt = hb_json_get_str (v, "mediaType");
+      const char *diff = hb_json_get_str (v, "diffID");
+      if (!hb_digest_valid (d) || mt == NULL || diff == NULL || !hb_store_has_blob (b->s, d))
+        {
+          yajl_tree_free (v);
+          cache_entry_clear (c);
+          return false;
+        }
+      c->layer.digest = xstrdup (d);
+      c->layer.media_type = xstrdup (mt);
+      c->layer.size = hb_json_get_int (v, "size", 0);
+      c->diff_id = xstrdup (diff);
+    }
+  yajl_tree_free (v);
+  return true;
+}
+
+static void
+cache_put (build_t *b, const char *key, const cache_entry_t *c)
+{
+  husk_auto_error husk_error_t e2 = NULL;
+  husk_autofree char *path = cache_path (b, key);
+  husk_autofree char *json = NULL;
+  yajl_gen g = husk_json_gen_new (false, NULL);
+  yajl_gen_map_open (g);
+  husk_json_kv_str (g, "created", c->created);
+  if (c->layer.digest)
+    {
+      husk_json_kv_str (g, "mediaType", c->layer.media_type);
+      husk_json_kv_str (g, "digest", c->layer.digest);
+      husk_json_kv_int (g, "size", c->layer.size);
+      husk_json_kv_str (g, "diffID", c->diff_id);
+    }
+  yajl_gen_map_close (g);
+  json = husk_json_gen_finish (g);
+  if (path)
+    husk_write_file_atomic (path, json, strlen (json), 0644, &e2); /* a cache write failure only costs time */
+}
+
+static char *
+step_key (build_t *b, const char *text, const char *extra)
+{
+  hb_sha256_t *h = hb_sha256_new ();
+  hb_sha256_update (h, b->chain, strlen (b->chain));
+  hb_sha256_update (h, "\n", 1);
+  hb_sha256_update (h, text, strlen (text));
+  if (extra)
+    {
+      hb_sha256_update (h, "\n", 1);
+      hb_sha256_update (h, extra, strlen (extra));
+    }
+  return hb_sha256_finish (h);
+}
+
+/* Record a finished step: history, layer, chain. */
+static void
+step_done (build_t *b, const char *key, const char *created_by, cache_entry_t *c)
+{
+  hb_history_t *h;
+  hb_image_config_add_history (b->cfg, created_by, c->layer.digest == NULL);
+  h = &b->cfg->history[b->cfg->history_len - 1];
+  if (c->created && *c->created)
+    {
+      free (h->created);
+      h->created = xstrdup (c->created);
+    }
+  free (b->cfg->created);
+  b->cfg->created = xstrdup (h->created);
+  if (c->layer.digest)
+    {
+      b->layers = xrealloc (b->layers, (b->n_layers + 1) * sizeof *b->layers);
+      b->layers[b->n_layers++] = c->layer;
+      memset (&c->layer, 0, sizeof c->layer);
+      hb_image_config_add_diff_id (b->cfg, c->diff_id);
+    }
+  free (b->chain);
+  b->chain = xstrdup (key);
+}
+
+/* ---- FROM -------------------------------------------------------------- */
+
+static int
+do_from (build_t *b, const hb_instr_t *in, husk_error_t *err)
+{
+  husk_autostrv char **env = subst_env (b);
+  husk_autostrv char **w = NULL;
+  hb_autoimage hb_image_t *img = NULL;
+
+  if (hb_dockerfile_words (in->rest, env, true, false, &w, NULL, err) < 0)
+    return -1;
+  say (b, "STEP %d/%d: FROM %s\n", ++b->step, b->n_steps, w[0]);
+  if (strcmp (w[0], "scratch") == 0)
+    {
+      b->cfg = xmalloc0 (sizeof *b->cfg);
+      b->cfg->os = xstrdup ("linux");
+      b->cfg->architecture = xstrdup (strchr (hb_host_platform (), '/') + 1);
+      if (strchr (b->cfg->architecture, '/'))
+        *strchr (b->cfg->architecture, '/') = '\0';
+      b->chain = xstrdup ("sha256:0000000000000000000000000000000000000000000000000000000000000000");
+      return 0;
+    }
+  if (hb_image_open (b->s, w[0], &img, err) < 0)
+    {
+      husk_auto_error husk_error_t e2 = NULL;
+      husk_autofree char *digest = NULL;
+      hb_pull_opts_t po = { .quiet = b->g->quiet };
+      if ((*err)->status != ENOENT)
+        return -1;
+      if (hb_pull_image (b->s, w[0], &po, &digest, &e2) < 0 || hb_image_open (b->s, digest, &img, &e2) < 0)
+        return husk_error_wrap (err, "FROM (and pulling it failed: %s)", e2 ? e2->msg : "?");
+      husk_error_release (err);
+    }
+  if (img->config->diff_ids_len != img->manifest->layers_len)
+    return husk_error_make (err, 0, "FROM %s: the image has %zu layers but %zu diff_ids", w[0],
+                            img->manifest->layers_len, img->config->diff_ids_len);
+  b->cfg = hb_image_config_dup (img->config);
+  b->layers = xmalloc0 ((img->manifest->layers_len + 1) * sizeof *b->layers);
+  for (size_t i = 0; i < img->manifest->layers_len; i++)
+    {
+      b->layers[i].media_type = xstrdup (img->manifest->layers[i].media_type);
+      b->layers[i].digest = xstrdup (img->manifest->layers[i].digest);
+      b->layers[i].size = img->manifest->layers[i].size;
+    }
+  b->n_layers = img->manifest->layers_len;
+  b->chain = xstrdup (img->manifest_digest);
+  return 0;
+}
+
+/* ---- overlay rootfs for RUN and COPY ----------------------------------- */
+
+typedef struct
+{
+  char *dir;    /* <store>/tmp/dir-X: the bundle */
+  char *rootfs; /* dir/rootfs, the overlay mount */
+  char *upper;
+  bool mounted;
+} work_t;
+
+static void
+work_clear (work_t *w)
+{
+  husk_auto_error husk_error_t e2 = NULL;
+  if (w->mounted && umount2 (w->rootfs, 0) < 0)
+    umount2 (w->rootfs, MNT_DETACH);
+  if (w->dir)
+    husk_rm_rf (w->dir, &e2);
+  free (w->dir);
+  free (w->rootfs);
+  free (w->upper);
+  memset (w, 0, sizeof *w);
+}
+
+static int
+work_prepare (build_t *b, work_t *w, husk_error_t *err)
+{
+  husk_autofree char *lower = NULL;
+  husk_autofree char *workdir = NULL;
+  husk_autofree char *opts = NULL;
+  size_t len = 0;
+
+  if (hb_store_tmpdir (b->s, &w->dir, err) < 0)
+    return -1;
+  chmod (w->dir, 0755);
+  w->rootfs = xstrdup_printf ("%s/rootfs", w->dir);
+  w->upper = xstrdup_printf ("%s/upper", w->dir);
+  workdir = xstrdup_printf ("%s/work", w->dir);
+  if (mkdir (w->rootfs, 0755) < 0 || mkdir (w->upper, 0755) < 0 || mkdir (workdir, 0700) < 0)
+    return husk_error_make (err, errno, "cannot create the build directories in `%s`", w->dir);
+
+  {
+    husk_autostrv char **dirs = NULL;
+    if (hb_layer_dirs (b->s, b->layers, b->cfg->diff_ids, b->n_layers, &dirs, err) < 0)
+      return -1;
+    for (size_t i = b->n_layers; i > 0; i--)
+      {
+        const char *p = dirs[i - 1];
+        lower = xrealloc (lower, len + strlen (p) + 2);
+        if (len)
+          lower[len++] = ':';
+        strcpy (lower + len, p);
+        len += strlen (p);
+      }
+  }
+  if (lower == NULL)
+    {
+      lower = xstrdup_printf ("%s/empty", w->dir);
+      if (mkdir (lower, 0755) < 0)
+        return husk_error_make (err, errno, "cannot create `%s`", lower);
+    }
+  /* redirect_dir and metacopy off: renamed directories and chmod'ed files are
+     copied up whole, so the upper directory is a complete layer. */
+  opts = xstrdup_printf ("lowerdir=%s,upperdir=%s,workdir=%s,redirect_dir=off,metacopy=off,index=off", lower,
+                         w->upper, workdir);
+  if (strlen (opts) >= 4096)
+    return husk_error_make (err, 0, "too many layers for one overlay mount (%zu)", b->n_layers);
+  if (mount ("overlay", w->rootfs, "overlay", 0, opts) < 0)
+    {
+      free (opts);
+      opts = xstrdup_printf ("lowerdir=%s,upperdir=%s,workdir=%s", lower, w->upper, workdir);
+      if (mount ("overlay", w->rootfs, "overlay", 0, opts) < 0)
+        return husk_error_make (err, errno, "cannot mount the overlay for the build step on `%s`", w->rootfs);
+    }
+  w->mounted = true;
+  return 0;
+}
+
+/* Unmount and turn the upper dir into a layer. */
+static int
+work_commit (build_t *b, work_t *w, cache_entry_t *c, husk_error_t *err)
+{
+  if (w->mounted)
+    {
+      if (umount2 (w->rootfs, 0) < 0)
+        return husk_error_make (err, errno, "cannot unmount `%s`", w->rootfs);
+      w->mounted = false;
+    }
+  if (hb_layer_from_dir (b->s, w->upper, &c->layer, &c->diff_id, err) < 0)
+    return husk_error_wrap (err, "make the layer");
+  return 0;
+}
+
+/* ---- RUN --------------------------------------------------------------- */
+
+static int
+run_container (build_t *b, work_t *w, char **argv, husk_error_t *err)
+{
+  husk_autofree char *husk = hb_husk_path ();
+  husk_autofree char *root = NULL;
+  husk_autofree char *id = xstrdup_printf ("hb-build-%d-%d", (int) getpid (), ++b->runs);
+  husk_autofree char *json = NULL;
+  husk_autofree char *config = xstrdup_printf ("%s/config.json", w->dir);
+  hb_bundle_opts_t o = { .args = argv, .hostname = "husk-build" };
+  husk_autoclose int rootfd = -1;
+  pid_t pid;
+  int status;
+
+  /* The working directory exists for the command (docker creates it too). */
+  if (b->cfg->working_dir && *b->cfg->working_dir)
+    {
+      husk_autoclose int fd = -1;
+      rootfd = open (w->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (rootfd < 0)
+        return husk_error_make (err, errno, "cannot open `%s`", w->rootfs);
+      fd = husk_create_in_root (rootfd, b->cfg->working_dir, true, err);
+      if (fd < 0)
+        return husk_error_wrap (err, "WORKDIR");
+    }
+  if (hb_bundle_config_json (b->cfg, w->rootfs, &o, &json, err) < 0
+      || husk_write_file_atomic (config, json, strlen (json), 0644, err) < 0)
+    return -1;
+  if (hb_store_subdir (b->s, "husk", true, &root, err) < 0)
+    return -1;
+
+  pid = fork ();
+  if (pid < 0)
+    return husk_error_make (err, errno, "fork");
+  if (pid == 0)
+    {
+      int null = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (null >= 0)
+        dup2 (null, 0);
+      dup2 (2, 1); /* the command's output is build progress */
+      execlp (husk, husk, "--root", root, "run", "--bundle", w->dir, id, (char *) NULL);
+      fprintf (stderr, "husk-build: cannot run `%s`: %s\n", husk, strerror (errno));
+      _exit (127);
+    }
+  while (waitpid (pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return husk_error_make (err, errno, "waitpid");
+  if (WIFSIGNALED (status))
+    return husk_error_make (err, 0, "husk was killed by signal %d", WTERMSIG (status));
+  if (WEXITSTATUS (status) != 0)
+    return husk_error_make (err, 0, "the command returned a non-zero code: %d", WEXITSTATUS (status));
+  return 0;
+}
+
+static int
+do_run (build_t *b, const hb_instr_t *in, husk_error_t *err)
+{
+  husk_autostrv char **argv = NULL;
+  husk_autofree char *text = NULL;
+  husk_autofree char *argskey = NULL;
+  husk_autofree char *key = NULL;
+  cache_entry_t c = { 0 };
+  work_t w = { 0 };
+  int ret = 0;
+
+  if (in->exec)
+    argv = strv_dup (in->exec);
+  else
+    {
+      argv = xmalloc0 (4 * sizeof *argv);
+      argv[0] = xstrdup ("/bin/sh");
+      argv[1] = xstrdup ("-c");
+      argv[2] = xstrdup (in->rest);
+    }
+  if (argv[0] == NULL)
+    return husk_error_make (err, 0, "RUN with an empty command");
+  text = in->exec ? xstrdup_printf ("RUN %s", in->rest) : xstrdup_printf ("/bin/sh -c %s", in->rest);
+  /* RUN sees the build args as env: they are part of its key. */
+  argskey = join (b->args, "\n");
+  {
+    husk_autofree char *keytext = xstrdup_printf ("RUN%s %s", in->exec ? "[exec]" : "", in->rest);
+    key = step_key (b, keytext, argskey);
+  }
+  if (cache_get (b, key, &c))
+    {
+      say (b, "---> Using cache %.19s\n", c.layer.digest ? c.layer.digest : key);
+      step_done (b, key, text, &c);
+      cache_entry_clear (&c);
+      return 0;
+    }
+
+  if (work_prepare (b, &w, err) < 0)
+    goto fail;
+  {
+    /* Build args are in the command's environment, not in the image. */
+    hb_image_config_t *saved = b->cfg;
+    hb_image_config_t *run_cfg = hb_image_config_dup (b->cfg);
+    for (size_t i = 0; b->args && b->args[i]; i++)
+      {
+        husk_autofree char *k = xstrndup (b->args[i], strcspn (b->args[i], "="));
+        if (hb_image_config_get_env (run_cfg, k) == NULL)
+          hb_image_config_set_env (run_cfg, k, strchr (b->args[i], '=') + 1);
+      }
+    b->cfg = run_cfg;
+    ret = run_container (b, &w, argv, err);
+    b->cfg = saved;
+    hb_image_config_free (run_cfg);
+    if (ret < 0)
+      {
+        husk_error_wrap (err, "RUN %s", in->rest);
+        goto fail;
+      }
+  }
+  if (work_commit (b, &w, &c, err) < 0)
+    goto fail;
+  c.created = husk_now_rfc3339nano ();
+  cache_put (b, key, &c);
+  say (b, "---> %.19s\n", c.layer.digest);
+  step_done (b, key, text, &c);
+  cache_entry_clear (&c);
+  work_clear (&w);
+  return 0;
+
+fail:
+  cache_entry_clear (&c);
+  work_clear (&w);
+  return -1;
+}
+
+/* ---- COPY -------------------------------------------------------------- */
+
+static bool
+has_glob (const char *s)
+{
+  return strpbrk (s, "*?[") != NULL;
+}
+
+static int
+cmp_strp (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* Lexically clean a context path; `..` above the context is refused. */
+static int
+context_path (const char *src, char **out, husk_error_t *err)
+{
+  char **parts = NULL;
+  size_t n = 0;
+  husk_autofree char *copy = xstrdup (src);
+  char *save = NULL;
+  for (char *t = strtok_r (copy, "/", &save); t; t = strtok_r (NULL, "/", &save))
+    {
+      if (strcmp (t, ".") == 0)
+        continue;
+      if (strcmp (t, "..") == 0)
+        {
+          if (n == 0)
+            {
+              free (parts);
+              return husk_error_make (err, 0, "COPY: forbidden path outside the build context: %s", src);
+            }
+          n--;
+          continue;
+        }
+      parts = xrealloc (parts, (n + 1) * sizeof *parts);
+      parts[n++] = t;
+    }
+  {
+    size_t len = 1;
+    char *r;
+    for (size_t i = 0; i < n; i++)
+      len += strlen (parts[i]) + 1;
+    r = xmalloc0 (len + 1);
+    for (size_t i = 0; i < n; i++)
+      {
+        if (i)
+          strcat (r, "/");
+        strcat (r, parts[i]);
+      }
+    if (*r == '\0')
+      {
+        free (r);
+        r = xstrdup (".");
+      }
+    *out = r;
+  }
+  free (parts);
+  return 0;
+}
+
+/* Expand the sources (wildcards in the last component) into context paths. */
+static int
+copy_sources (build_t *b, char *const *srcs, size_t n, char ***out, husk_error_t *err)
+{
+  husk_autostrv char **v = NULL;
+  for (size_t i = 0; i < n; i++)
+    {
+      husk_autofree char *p = NULL;
+      if (context_path (srcs[i], &p, err) < 0)
+        return -1;
+      if (!has_glob (p))
+        {
+          husk_autoclose int fd = husk_open_in_root (b->context_fd, p, O_PATH, 0, err);
+          if (fd < 0)
+            return husk_error_wrap (err, "COPY: source `%s`", srcs[i]);
+          strv_add (&v, p);
+          continue;
+        }
+      {
+        char *slash = strrchr (p, '/');
+        const char *pattern = slash ? slash + 1 : p;
+        husk_autofree char *parent = slash ? xstrndup (p, (size_t) (slash - p)) : xstrdup (".");
+        husk_autoclosedir DIR *d = NULL;
+        struct dirent *de;
+        size_t before = husk_strv_len (v);
+        int fd;
+        if (has_glob (parent))
+          return husk_error_make (err, 0, "COPY: wildcards are only supported in the last component (`%s`)", srcs[i]);
+        fd = husk_open_in_root (b->context_fd, parent, O_RDONLY | O_DIRECTORY, 0, err);
+        if (fd < 0)
+          return husk_error_wrap (err, "COPY: source `%s`", srcs[i]);
+        d = fdopendir (fd);
+        if (d == NULL)
+          {
+            close (fd);
+            return husk_error_make (err, errno, "COPY: cannot read `%s`", parent);
+          }
+        while ((de = readdir (d)))
+          if (strcmp (de->d_name, ".") && strcmp (de->d_name, "..") && fnmatch (pattern, de->d_name, FNM_PERIOD) == 0)
+            {
+              husk_autofree char *m
+                  = slash ? xstrdup_printf ("%s/%s", parent, de->d_name) : xstrdup (de->d_name);
+              strv_add (&v, m);
+            }
+        if (husk_strv_len (v) == before)
+          return husk_error_make (err, 0, "COPY: no source files match `%s`", srcs[i]);
+        qsort (v + before, husk_strv_len (v) - before, sizeof *v, cmp_strp);
+      }
+    }
+  *out = steal_ptr (&v);
+  return 0;
+}
+
+/* Hash names, types, modes and contents of the node open at fd (for the
+ * cache key); children are not followed when they are symlinks. */
+static int
+hash_fd (hb_sha256_t *h, int fd, const char *rel, husk_error_t *err)
+{
+  struct stat st;
+  char line[PATH_MAX + 64];
+  if (fstat (fd, &st) < 0)
+    return husk_error_make (err, errno, "COPY: cannot stat `%s`", rel);
+  snprintf (line, sizeof line, "%s %o\n", rel, (unsigned) st.st_mode);
+  hb_sha256_update (h, line, strlen (line));
+  if (S_ISREG (st.st_mode))
+    {
+      char buf[1 << 16];
+      ssize_t n;
+      while ((n = read (fd, buf, sizeof buf)) > 0)
+        hb_sha256_update (h, buf, (size_t) n);
+      if (n < 0)
+        return husk_error_make (err, errno, "COPY: cannot read `%s`", rel);
+    }
+  else if (S_ISDIR (st.st_mode))
+    {
+      struct dirent **names = NULL;
+      char self[64];
+      int n, ret = 0;
+      snprintf (self, sizeof self, "/proc/self/fd/%d", fd);
+      n = scandir (self, &names, NULL, alphasort);
+      if (n < 0)
+        return husk_error_make (err, errno, "COPY: cannot read `%s`", rel);
+      for (int i = 0; i < n; i++)
+        {
+          const char *nm = names[i]->d_name;
+          if (ret == 0 && strcmp (nm, ".") && strcmp (nm, ".."))
+            {
+              husk_autofree char *child = xstrdup_printf ("%s/%s", rel, nm);
+              struct stat cst;
+              if (fstatat (fd, nm, &cst, AT_SYMLINK_NOFOLLOW) < 0)
+                ret = husk_error_make (err, errno, "COPY: cannot stat `%s`", child);
+              else if (S_ISLNK (cst.st_mode))
+                {
+                  char target[PATH_MAX];
+                  ssize_t tn = readlinkat (fd, nm, target, sizeof target);
+                  snprintf (line, sizeof line, "%s -> ", child);
+                  hb_sha256_update (h, line, strlen (line));
+                  if (tn > 0)
+                    hb_sha256_update (h, target, (size_t) tn);
+                }
+              else if (S_ISREG (cst.st_mode) || S_ISDIR (cst.st_mode))
+                {
+                  husk_autoclose int cfd = openat (fd, nm, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                  ret = cfd < 0 ? husk_error_make (err, errno, "COPY: cannot open `%s`", child)
+                                : hash_fd (h, cfd, child, err);
+                }
+            }
+          free (names[i]);
+        }
+      free (names);
+      return ret;
+    }
+  return 0;
+}
+
+typedef struct
+{
+  uid_t uid;
+  gid_t gid;
+} owner_t;
+
+static int copy_node (int sdir, const char *sname, int ddir, const char *dname, const owner_t *o, husk_error_t *err);
+
+static int
+copy_file_fd (int in, const struct stat *st, int ddir, const char *dname, const owner_t *o, husk_error_t *err)
+{
+  husk_autoclose int out = -1;
+  struct stat dst;
+  struct timespec ts[2] = { st->st_atim, st->st_mtim };
+  char buf[1 << 16];
+  ssize_t n;
+  if (fstatat (ddir, dname, &dst, AT_SYMLINK_NOFOLLOW) == 0 && hb_rm_rf_at (ddir, dname, err) < 0)
+    return -1;
+  out = openat (ddir, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (out < 0)
+    return husk_error_make (err, errno, "COPY: cannot create `%s`", dname);
+  while ((n = read (in, buf, sizeof buf)) != 0)
+    {
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 || husk_write_all (out, buf, (size_t) n) < 0)
+        return husk_error_make (err, errno, "COPY: cannot copy to `%s`", dname);
+    }
+  if (fchown (out, o->uid, o->gid) < 0 || fchmod (out, st->st_mode & 07777) < 0)
+    return husk_error_make (err, errno, "COPY: cannot set the owner or mode of `%s`", dname);
+  futimens (out, ts);
+  return 0;
+}
+
+static int
+copy_dir_contents (int sfd, int dfd, const owner_t *o, husk_error_t *err)
+{
+  struct dirent **names = NULL;
+  char self[64];
+  int n, ret = 0;
+  snprintf (self, sizeof self, "/proc/self/fd/%d", sfd);
+  n = scandir (self, &names, NULL, alphasort);
+  if (n < 0)
+    return husk_error_make (err, errno, "COPY: cannot read a source directory");
+  for (int i = 0; i < n; i++)
+    {
+      if (ret == 0 && strcmp (names[i]->d_name, ".") && strcmp (names[i]->d_name, ".."))
+        ret = copy_node (sfd, names[i]->d_name, dfd, names[i]->d_name, o, err);
+      free (names[i]);
+    }
+  free (names);
+  return ret;
+}
+
+static int
+copy_node (int sdir, const char *sname, int ddir, const char *dname, const owner_t *o, husk_error_t *err)
+{
+  struct stat st, dst;
+  struct timespec ts[2];
+  bool exists = fstatat (ddir, dname, &dst, AT_SYMLINK_NOFOLLOW) == 0;
+
+  if (fstatat (sdir, sname, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return husk_error_make (err, errno, "COPY: cannot stat `%s`", sname);
+  ts[0] = st.st_atim;
+  ts[1] = st.st_mtim;
+  if (exists && !(S_ISDIR (st.st_mode) && S_ISDIR (dst.st_mode)) && hb_rm_rf_at (ddir, dname, err) < 0)
+    return -1;
+
+  if (S_ISDIR (st.st_mode))
+    {
+      husk_autoclose int sfd = openat (sdir, sname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      husk_autoclose int dfd = -1;
+      if (sfd < 0)
+        return husk_error_make (err, errno, "COPY: cannot open `%s`", sname);
+      if (mkdirat (ddir, dname, 0755) < 0 && errno != EEXIST)
+        return husk_error_make (err, errno, "COPY: cannot create `%s`", dname);
+      dfd = openat (ddir, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (dfd < 0)
+        return husk_error_make (err, errno, "COPY: cannot open `%s`", dname);
+      if (copy_dir_contents (sfd, dfd, o, err) < 0)
+        return -1;
+      if (fchown (dfd, o->uid, o->gid) < 0 || fchmod (dfd, st.st_mode & 07777) < 0)
+        return husk_error_make (err, errno, "COPY: cannot set the owner or mode of `%s`", dname);
+      futimens (dfd, ts);
+      return 0;
+    }
+  if (S_ISLNK (st.st_mode))
+    {
+      char target[PATH_MAX];
+      ssize_t n = readlinkat (sdir, sname, target, sizeof target - 1);
+      if (n < 0)
+        return husk_error_make (err, errno, "COPY: cannot read link `%s`", sname);
+      target[n] = '\0';
+      if (symlinkat (target, ddir, dname) < 0)
+        return husk_error_make (err, errno, "COPY: cannot create symlink `%s`", dname);
+      fchownat (ddir, dname, o->uid, o->gid, AT_SYMLINK_NOFOLLOW);
+      utimensat (ddir, dname, ts, AT_SYMLINK_NOFOLLOW);
+      return 0;
+    }
+  if (S_ISREG (st.st_mode))
+    {
+      husk_autoclose int in = openat (sdir, sname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      if (in < 0)
+        return husk_error_make (err, errno, "COPY: cannot open `%s`", sname);
+      return copy_file_fd (in, &st, ddir, dname, o, err);
+    }
+  return 0; /* devices, fifos, sockets: not copied */
+}
+
+static char *
+abs_in_workdir (build_t *b, const char *p)
+{
+  const char *wd = b->cfg->working_dir && *b->cfg->working_dir ? b->cfg->working_dir : "/";
+  if (*p == '/')
+    return xstrdup (p);
+  return xstrdup_printf ("%s%s%s", wd, wd[strlen (wd) - 1] == '/' ? "" : "/", p);
+}
+
+static int
+copy_into (build_t *b, work_t *w, char *const *srcs, const char *dest, bool dest_dir, const char *chown,
+           husk_error_t *err)
+{
+  husk_autoclose int rootfd = open (w->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  owner_t o = { 0, 0 };
+  if (rootfd < 0)
+    return husk_error_make (err, errno, "cannot open `%s`", w->rootfs);
+  if (chown && hb_resolve_user (rootfd, chown, &o.uid, &o.gid, NULL, NULL, err) < 0)
+    return husk_error_wrap (err, "COPY --chown=%s", chown);
+
+  for (size_t i = 0; srcs[i]; i++)
+    {
+      /* Sources named in config.txt are followed (inside the context). */
+      husk_autoclose int in = husk_open_in_root (b->context_fd, srcs[i], O_RDONLY, 0, err);
+      husk_autoclose int dpath = -1;
+      husk_autoclose int ddir = -1;
+      husk_autofree char *dparent = NULL;
+      const char *base = strrchr (srcs[i], '/') ? strrchr (srcs[i], '/') + 1 : srcs[i];
+      const char *dname;
+      struct stat st;
+
+      if (in < 0 || fstat (in, &st) < 0)
+        return in < 0 ? -1 : husk_error_make (err, errno, "COPY: cannot stat `%s`", srcs[i]);
+      if (!S_ISDIR (st.st_mode) && !S_ISREG (st.st_mode))
+        return husk_error_make (err, 0, "COPY: `%s` is not a file or a directory", srcs[i]);
+      if (S_ISREG (st.st_mode) && !dest_dir)
+        {
+          /* An existing directory as destination takes the file inside. */
+          husk_auto_error husk_error_t e2 = NULL;
+          ddir = husk_open_in_root (rootfd, dest, O_RDONLY | O_DIRECTORY, 0, &e2);
+        }
+      if (ddir >= 0)
+        dname = base;
+      else if (S_ISDIR (st.st_mode) || dest_dir)
+        {
+          dpath = husk_create_in_root (rootfd, dest, true, err);
+          if (dpath < 0)
+            return husk_error_wrap (err, "COPY: destination `%s`", dest);
+          ddir = openat (dpath, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+          dname = base;
+        }
+      else
+        {
+          const char *dslash = strrchr (dest, '/');
+          dparent = xstrndup (dest, (size_t) (dslash - dest));
+          dname = dslash + 1;
+          dpath = husk_create_in_root (rootfd, *dparent ? dparent : "/", true, err);
+          if (dpath < 0)
+            return husk_error_wrap (err, "COPY: destination `%s`", dest);
+          ddir = openat (dpath, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        }
+      if (ddir < 0)
+        return husk_error_make (err, errno, "COPY: cannot open `%s`", dest);
+      if (S_ISDIR (st.st_mode))
+        {
+          if (copy_dir_contents (in, ddir, &o, err) < 0)
+            return -1;
+        }
+      else if (copy_file_fd (in, &st, ddir, dname, &o, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+static int
+do_copy (build_t *b, const hb_instr_t *in, husk_error_t *err)
+{
+  husk_autostrv char **env = subst_env (b);
+  husk_autostrv char **w = NULL;
+  husk_autostrv char **srcs = NULL;
+  husk_autofree char *dest = NULL;
+  husk_autofree char *chown = NULL;
+  husk_autofree char *hash = NULL;
+  husk_autofree char *text = NULL;
+  husk_autofree char *key = NULL;
+  cache_entry_t c = { 0 };
+  work_t wk = { 0 };
+  size_t n;
+  bool dest_dir;
+
+  if (in->exec)
+    w = strv_dup (in->exec);
+  else if (hb_dockerfile_words (in->rest, env, true, false, &w, NULL, err) < 0)
+    return husk_error_wrap (err, "COPY");
+  n = husk_strv_len (w);
+  if (n < 2)
+    return husk_error_make (err, 0, "COPY requires sources and a destination");
+  if (in->chown)
+    {
+      husk_autostrv char **cw = NULL;
+      if (hb_dockerfile_words (in->chown, env, true, true, &cw, NULL, err) < 0)
+        return -1;
+      chown = xstrdup (cw[0]);
+    }
+  dest_dir = w[n - 1][strlen (w[n - 1]) - 1] == '/' || n > 2;
+  dest = abs_in_workdir (b, w[n - 1]);
+  free (w[n - 1]);
+  w[n - 1] = NULL;
+  if (copy_sources (b, w, n - 1, &srcs, err) < 0)
+    return -1;
+  if (husk_strv_len (srcs) > 1)
+    dest_dir = true;
+  {
+    hb_sha256_t *h = hb_sha256_new ();
+    for (size_t i = 0; srcs[i]; i++)
+      {
+        husk_autoclose int fd = husk_open_in_root (b->context_fd, srcs[i], O_RDONLY, 0, err);
+        if (fd < 0 || hash_fd (h, fd, srcs[i], err) < 0)
+          {
+            hb_sha256_free (h);
+            return -1;
+          }
+      }
+    hash = hb_sha256_finish (h);
+  }
+  {
+    husk_autofree char *joined = join (srcs, " ");
+    text = xstrdup_printf ("COPY %s%s%s %s%s in %s", chown ? "--chown=" : "", chown ? chown : "", chown ? " " : "",
+                           joined, dest_dir ? " (dir)" : "", dest);
+  }
+  key = step_key (b, text, hash);
+  if (cache_get (b, key, &c))
+    {
+      say (b, "---> Using cache %.19s\n", c.layer.digest ? c.layer.digest : key);
+      step_done (b, key, text, &c);
+      cache_entry_clear (&c);
+      return 0;
+    }
+  if (work_prepare (b, &wk, err) < 0 || copy_into (b, &wk, srcs, dest, dest_dir, chown, err) < 0
+      || work_commit (b, &wk, &c, err) < 0)
+    {
+      husk_error_wrap (err, "COPY");
+      cache_entry_clear (&c);
+      work_clear (&wk);
+      return -1;
+    }
+  c.created = husk_now_rfc3339nano ();
+  cache_put (b, key, &c);
+  say (b, "---> %.19s\n", c.layer.digest);
+  step_done (b, key, text, &c);
+  cache_entry_clear (&c);
+  work_clear (&wk);
+  return 0;
+}
+
+/* ---- metadata instructions --------------------------------------------- */
+
+/* A step that changes only the config: cached for its history time. */
+static void
+meta_step (build_t *b, const char *text, bool history)
+{
+  husk_autofree char *key = step_key (b, text, NULL);
+  cache_entry_t c = { 0 };
+  if (cache_get (b, key, &c))
+    say (b, "---> Using cache %.19s\n", key);
+  else
+    {
+      c.created = husk_now_rfc3339nano ();
+      cache_put (b, key, &c);
+    }
+  if (history)
+    {
+      husk_autofree char *by = xstrdup_printf ("/bin/sh -c #(nop) %s", text);
+      step_done (b, key, by, &c);
+    }
+  else
+    {
+      free (b->chain);
+      b->chain = xstrdup (key);
+    }
+  cache_entry_clear (&c);
+}
+
+static char *
+json_argv (const char *kw, char *const *v)
+{
+  yajl_gen g = husk_json_gen_new (false, NULL);
+  husk_autofree char *arr = NULL;
+  yajl_gen_config (g, yajl_gen_escape_solidus, 0);
+  yajl_gen_array_open (g);
+  for (size_t i = 0; v && v[i]; i++)
+    husk_json_str (g, v[i]);
+  yajl_gen_array_close (g);
+  arr = husk_json_gen_finish (g);
+  return xstrdup_printf ("%s %s", kw, arr);
+}
+
+/* "/a/./b/../c//" -> "/a/c" */
+static char *
+clean_abs (const char *p)
+{
+  husk_autofree char *copy = xstrdup (p);
+  char *out = xmalloc0 (strlen (p) + 2);
+  char *save = NULL;
+  size_t len = 0;
+  for (char *t = strtok_r (copy, "/", &save); t; t = strtok_r (NULL, "/", &save))
+    {
+      if (strcmp (t, ".") == 0)
+        continue;
+      if (strcmp (t, "..") == 0)
+        {
+          while (len > 0 && out[len - 1] != '/')
+            len--;
+          if (len > 0)
+            len--;
+          out[len] = '\0';
+          continue;
+        }
+      out[len++] = '/';
+      strcpy (out + len, t);
+      len += strlen (t);
+    }
+  if (len == 0)
+    strcpy (out, "/");
+  return out;
+}
+
+static int
+do_meta (build_t *b, const hb_instr_t *in, char **global_args, husk_error_t *err)
+{
+  husk_autostrv char **env = subst_env (b);
+  husk_autostrv char **w = NULL;
+  husk_autostrv char **keys = NULL;
+  husk_autostrv char **vals = NULL;
+  husk_autofree char *text = NULL;
+  bool one = in->kind == HB_INSTR_WORKDIR || in->kind == HB_INSTR_USER;
+
+  switch (in->kind)
+    {
+    case HB_INSTR_ENV:
+    case HB_INSTR_LABEL:
+      {
+        husk_autofree char *joined = NULL;
+        char **kv = NULL;
+        if (hb_dockerfile_pairs (in, env, &keys, &vals, err) < 0)
+          return -1;
+        for (size_t i = 0; keys[i]; i++)
+          {
+            husk_autofree char *p = xstrdup_printf ("%s=%s", keys[i], vals[i]);
+            strv_add (&kv, p);
+            if (in->kind == HB_INSTR_ENV)
+              hb_image_config_set_env (b->cfg, keys[i], vals[i]);
+            else
+              hb_image_config_set_label (b->cfg, keys[i], vals[i]);
+          }
+        joined = join (kv, " ");
+        husk_strv_free (kv);
+        text = xstrdup_printf ("%s %s", in->keyword, joined);
+        break;
+      }
+    case HB_INSTR_CMD:
+    case HB_INSTR_ENTRYPOINT:
+      {
+        char **v;
+        if (in->exec)
+          v = strv_dup (in->exec);
+        else if (*in->rest == '\0')
+          v = xmalloc0 (sizeof *v);
+        else
+          {
+            v = xmalloc0 (4 * sizeof *v);
+            v[0] = xstrdup ("/bin/sh");
+            v[1] = xstrdup ("-c");
+            v[2] = xstrdup (in->rest);
+          }
+        text = json_argv (in->keyword, v);
+        if (in->kind == HB_INSTR_CMD)
+          {
+            set_strv_field (&b->cfg->cmd, &b->cfg->cmd_len, v);
+            b->cfg->has_cmd = true;
+            b->cmd_set = true;
+          }
+        else
+          {
+            set_strv_field (&b->cfg->entrypoint, &b->cfg->entrypoint_len, v);
+            b->cfg->has_entrypoint = true;
+            /* A new ENTRYPOINT drops the CMD inherited from the base image. */
+            if (!b->cmd_set)
+              {
+                set_strv_field (&b->cfg->cmd, &b->cfg->cmd_len, NULL);
+                b->cfg->has_cmd = false;
+              }
+          }
+        break;
+      }
+    default:
+      {
+        husk_autofree char *joined = NULL;
+        if (hb_dockerfile_words (in->rest, env, true, one, &w, NULL, err) < 0)
+          return husk_error_wrap (err, "%s", in->keyword);
+        switch (in->kind)
+          {
+          case HB_INSTR_EXPOSE:
+            for (size_t i = 0; w[i]; i++)
+              {
+                if (hb_dockerfile_check_port (w[i], err) < 0)
+                  return husk_error_wrap (err, "EXPOSE");
+                hb_image_config_add_port (b->cfg, w[i]);
+              }
+            joined = join (w, " ");
+            text = xstrdup_printf ("EXPOSE %s", joined);
+            break;
+          case HB_INSTR_WORKDIR:
+            {
+              husk_autofree char *abs = abs_in_workdir (b, w[0]);
+              free (b->cfg->working_dir);
+              b->cfg->working_dir = clean_abs (abs);
+              text = xstrdup_printf ("WORKDIR %s", b->cfg->working_dir);
+              break;
+            }
+          case HB_INSTR_USER:
+            if (*w[0] == '\0')
+              return husk_error_make (err, 0, "USER: empty user");
+            free (b->cfg->user);
+            b->cfg->user = xstrdup (w[0]);
+            text = xstrdup_printf ("USER %s", w[0]);
+            break;
+          case HB_INSTR_ARG:
+            {
+              const char *eq = strchr (w[0], '=');
+              husk_autofree char *name = eq ? xstrndup (w[0], (size_t) (eq - w[0])) : xstrdup (w[0]);
+              const char *val = eq ? eq + 1 : NULL;
+              size_t nl = strlen (name);
+              for (size_t i = 0; global_args && global_args[i]; i++)
+                if (!eq && strncmp (global_args[i], name, nl) == 0 && global_args[i][nl] == '=')
+                  val = global_args[i] + nl + 1;
+              for (size_t i = 0; b->build_args && b->build_args[i]; i++)
+                if (strncmp (b->build_args[i], name, nl) == 0 && b->build_args[i][nl] == '=')
+                  {
+                    val = b->build_args[i] + nl + 1;
+                    b->build_arg_used[i] = true;
+                  }
+              if (val)
+                strv_setkv (&b->args, name, val);
+              text = val ? xstrdup_printf ("ARG %s=%s", name, val) : xstrdup_printf ("ARG %s", name);
+              if (b->cfg == NULL)
+                return 0; /* before FROM: no step of the image */
+              break;
+            }
+          default:
+            return husk_error_make (err, 0, "unexpected %s", in->keyword);
+          }
+      }
+    }
+  meta_step (b, text, in->kind != HB_INSTR_ARG);
+  return 0;
+}
+
+/* ---- the command ------------------------------------------------------- */
+
+static void
+build_clear (build_t *b)
+{
+  husk_strv_free (b->args);
+  free (b->build_arg_used);
+  hb_image_config_free (b->cfg);
+  for (size_t i = 0; i < b->n_layers; i++)
+    hb_desc_clear (&b->layers[i]);
+  free (b->layers);
+  free (b->chain);
+  if (b->context_fd >= 0)
+    close (b->context_fd);
+}
+
+static int
+build_steps (build_t *b, const hb_dockerfile_t *df, const char *file, husk_error_t *err)
+{
+  husk_autostrv char **global_args = NULL;
+  for (size_t i = 0; i < df->len; i++)
+    {
+      const hb_instr_t *in = &df->instrs[i];
+      int r;
+      if (in->kind == HB_INSTR_FROM)
+        {
+          /* ARGs before FROM are for FROM only, unless declared again after it. */
+          r = do_from (b, in, err);
+          global_args = steal_ptr (&b->args);
+        }
+      else
+        {
+          if (b->cfg)
+            say (b, "STEP %d/%d: %s\n", ++b->step, b->n_steps, in->text);
+          if (in->kind == HB_INSTR_RUN)
+            r = do_run (b, in, err);
+          else if (in->kind == HB_INSTR_COPY)
+            r = do_copy (b, in, err);
+          else
+            r = do_meta (b, in, global_args, err);
+        }
+      if (r < 0)
+        return husk_error_wrap (err, "%s:%d", file, in->line);
+    }
+  return 0;
+}
+
+int
+hb_cmd_build (const hb_globals_t *gl, int argc, char **argv, husk_error_t *err)
+{
+  enum
+  {
+    O_BUILD_ARG = 1000,
+    O_NO_CACHE,
+  };
+  static const struct option opts[] = {
+    { "file", required_argument, 0, 'f' },       { "tag", required_argument, 0, 't' },
+    { "build-arg", required_argument, 0, O_BUILD_ARG }, { "no-cache", no_argument, 0, O_NO_CACHE },
+    { 0, 0, 0, 0 },
+  };
+  __attribute__ ((cleanup (build_clear))) build_t b = { .g = gl, .context_fd = -1 };
+  hb_autostore hb_store_t *s = NULL;
+  hb_dockerfile_t df = { 0 };
+  husk_autofree char *file = NULL;
+  husk_autofree char *text = NULL;
+  husk_autofree char *digest = NULL;
+  husk_autofree char *ref = NULL;
+  husk_autostrv char **build_args = NULL;
+  const char *tag = NULL;
+  int c, ret;
+
+  opterr = 0;
+  while ((c = getopt_long (argc, argv, "+f:t:", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'f':
+        free (file);
+        file = xstrdup (optarg);
+        break;
+      case 't':
+        tag = optarg;
+        break;
+      case O_BUILD_ARG:
+        if (strchr (optarg, '=') == NULL)
+          {
+            const char *v = getenv (optarg); /* docker: --build-arg K takes K from the environment */
+            husk_autofree char *kv = xstrdup_printf ("%s=%s", optarg, v ? v : "");
+            strv_add (&build_args, kv);
+          }
+        else
+          strv_add (&build_args, optarg);
+        break;
+      case O_NO_CACHE:
+        b.no_cache = true;
+        break;
+      default:
+        return husk_error_make (err, 0, "build: unknown option `%s`", argv[optind - 1]);
+      }
+  if (argc - optind > 1)
+    return husk_error_make (err, 0, "build: expected at most one CONTEXT directory");
+  b.context = optind < argc ? argv[optind] : ".";
+  if (file == NULL)
+    file = xstrdup_printf ("%s/config.txt", b.context);
+  if (tag)
+    {
+      ref = hb_ref_normalize (tag);
+      if (ref == NULL)
+        return husk_error_make (err, 0, "build: invalid tag `%s`", tag);
+    }
+
+  if (husk_read_file (file, &text, NULL, err) < 0)
+    return -1;
+  if (hb_dockerfile_parse (text, file, &df, err) < 0)
+    return -1;
+  {
+    size_t pre = 0;
+    while (pre < df.len && df.instrs[pre].kind == HB_INSTR_ARG)
+      pre++;
+    b.n_steps = (int) (df.len - pre);
+  }
+
+  b.context_fd = open (b.context, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (b.context_fd < 0)
+    {
+      hb_dockerfile_clear (&df);
+      return husk_error_make (err, errno, "build: cannot open the context `%s`", b.context);
+    }
+  b.build_args = build_args;
+  b.build_arg_used = xmalloc0 ((husk_strv_len (build_args) + 1) * sizeof (bool));
+
+  if (geteuid () != 0)
+    {
+      hb_dockerfile_clear (&df);
+      return husk_error_make (err, EPERM, "build needs root (overlay mounts, husk run)");
+    }
+  /* Mounts of the build steps stay private to this process. */
+  if (unshare (CLONE_NEWNS) < 0 || mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+    {
+      hb_dockerfile_clear (&df);
+      return husk_error_make (err, errno, "build: cannot make a private mount namespace");
+    }
+  if (hb_store_open (gl->store_dir, &s, err) < 0 || hb_store_lock (s, false, err) < 0)
+    {
+      hb_dockerfile_clear (&df);
+      return -1;
+    }
+  b.s = s;
+
+  ret = build_steps (&b, &df, file, err);
+  hb_dockerfile_clear (&df);
+  if (ret < 0)
+    return -1;
+  for (size_t i = 0; build_args && build_args[i]; i++)
+    if (!b.build_arg_used[i])
+      say (&b, "[Warning] build-arg %.*s was not consumed\n", (int) strcspn (build_args[i], "="), build_args[i]);
+
+  if (hb_image_write (s, b.cfg, b.layers, b.n_layers, ref, &digest, err) < 0)
+    return -1;
+  say (&b, "COMMIT %s\n", ref ? ref : "(untagged)");
+  printf ("%s\n", digest);
+  return 0;
+}

@@ -85,9 +85,12 @@ int hb_unpack_layer_fd (int root_fd, int blob_fd, const char *what, hb_unpack_mo
  * work happens in a sibling temp dir renamed to dest at the end, so a
  * failure leaves nothing behind. */
 int hb_unpack_image (hb_store_t *s, const hb_manifest_t *m, const char *dest, husk_error_t *err);
-/* The unpacked (overlay form) copy of a layer, cached under
- * <store>/layers/<hex of diff_id>; unpacked from the blob when missing. */
-int hb_layer_dir (hb_store_t *s, const hb_desc_t *layer, const char *diff_id, char **path, husk_error_t *err);
+/* The unpacked (overlay form) copies of layers[0..n) (bottom first), cached
+ * under <store>/layers/<hex of diff_id>; each is unpacked from its blob when
+ * missing (a hardlink to a file of a lower layer becomes a copy).  *paths is
+ * a NULL-terminated vector in the same order. */
+int hb_layer_dirs (hb_store_t *s, const hb_desc_t *layers, char *const *diff_ids, size_t n, char ***paths,
+                   husk_error_t *err);
 /* Remove name under dirfd recursively, never following symlinks. */
 int hb_rm_rf_at (int dirfd, const char *name, husk_error_t *err);
 

@@ -48,6 +48,8 @@ typedef struct
   void *seen;       /* tsearch set of the names this layer wrote (and their parents) */
   dir_time_t *dirs; /* mtimes of directories, set when the layer is done */
   size_t n_dirs;
+  const int *lowers; /* OVERLAY: the layers below, top first (hardlinks into them) */
+  size_t n_lowers;
 } unpack_t;
 
 static int
@@ -350,6 +352,44 @@ set_xattrs (unpack_t *u, struct archive_entry *e, int pfd, const char *base, con
   return 0;
 }
 
+/* OVERLAY mode: a hardlink to a file of a lower layer cannot be a link
+ * across directories; copy the file (what a copy-up would do). */
+static int
+copy_from_lower (unpack_t *u, const char *target, int pfd, const char *base, const char *name, husk_error_t *err)
+{
+  for (size_t i = 0; i < u->n_lowers; i++)
+    {
+      husk_auto_error husk_error_t e2 = NULL;
+      husk_autoclose int in = husk_open_in_root (u->lowers[i], target, O_RDONLY | O_NOFOLLOW, 0, &e2);
+      husk_autoclose int out = -1;
+      struct stat st;
+      char buf[1 << 16];
+      ssize_t n;
+      if (in < 0 || fstat (in, &st) < 0 || !S_ISREG (st.st_mode))
+        continue;
+      out = openat (pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (out < 0)
+        return husk_error_make (err, errno, "cannot create `%s`", name);
+      while ((n = read (in, buf, sizeof buf)) != 0)
+        {
+          if (n < 0 && errno == EINTR)
+            continue;
+          if (n < 0 || husk_write_all (out, buf, (size_t) n) < 0)
+            return husk_error_make (err, errno, "cannot copy `%s` for hardlink `%s`", target, name);
+        }
+      if (u->root && fchown (out, st.st_uid, st.st_gid) < 0)
+        return husk_error_make (err, errno, "cannot chown `%s`", name);
+      if (fchmod (out, st.st_mode & 07777) < 0)
+        return husk_error_make (err, errno, "cannot chmod `%s`", name);
+      {
+        struct timespec ts[2] = { st.st_atim, st.st_mtim };
+        futimens (out, ts);
+      }
+      return 0;
+    }
+  return husk_error_make (err, ENOENT, "cannot link `%s` to `%s`", name, target);
+}
+
 static int
 extract_entry (unpack_t *u, struct archive *a, struct archive_entry *e, const char *name, husk_error_t *err)
 {
@@ -382,8 +422,10 @@ extract_entry (unpack_t *u, struct archive *a, struct archive_entry *e, const ch
       husk_autofree char *target = NULL;
       husk_autoclose int tpfd = -1;
       const char *tparent, *tbase;
+      husk_autofree char *target_full = NULL;
       if (clean_name (hardlink, &target, err) < 0)
         return husk_error_wrap (err, "hardlink `%s`", name);
+      target_full = xstrdup (target);
       split_name (target, &tparent, &tbase);
       if (*tbase == '\0')
         return husk_error_make (err, 0, "hardlink `%s` to the root", name);
@@ -391,7 +433,11 @@ extract_entry (unpack_t *u, struct archive *a, struct archive_entry *e, const ch
       if (tpfd < 0)
         return husk_error_wrap (err, "hardlink `%s`", name);
       if (linkat (tpfd, tbase, pfd, base, 0) < 0)
-        return husk_error_make (err, errno, "cannot link `%s` to `%s`", name, hardlink);
+        {
+          if (errno == ENOENT && u->n_lowers > 0)
+            return copy_from_lower (u, target_full, pfd, base, name, err);
+          return husk_error_make (err, errno, "cannot link `%s` to `%s`", name, hardlink);
+        }
       return 0;
     }
 
@@ -524,12 +570,13 @@ blob_verify (blob_reader_t *br, const char *digest, const char *what, husk_error
 
 static int
 unpack_stream (int root_fd, int blob_fd, const char *digest, const char *what, hb_unpack_mode_t mode,
-               husk_error_t *err)
+               const int *lowers, size_t n_lowers, husk_error_t *err)
 {
   __attribute__ ((cleanup (archive_freep))) struct archive *a = archive_read_new ();
   husk_autofree blob_reader_t *br = xmalloc0 (sizeof *br);
   struct archive_entry *e;
-  unpack_t u = { .root_fd = root_fd, .mode = mode, .what = what, .root = geteuid () == 0 };
+  unpack_t u = { .root_fd = root_fd, .mode = mode, .what = what, .root = geteuid () == 0, .lowers = lowers,
+                 .n_lowers = n_lowers };
   int r, ret = 0;
 
   br->fd = blob_fd;
@@ -604,11 +651,12 @@ unpack_stream (int root_fd, int blob_fd, const char *digest, const char *what, h
 int
 hb_unpack_layer_fd (int root_fd, int blob_fd, const char *what, hb_unpack_mode_t mode, husk_error_t *err)
 {
-  return unpack_stream (root_fd, blob_fd, NULL, what, mode, err);
+  return unpack_stream (root_fd, blob_fd, NULL, what, mode, NULL, 0, err);
 }
 
 static int
-unpack_blob (hb_store_t *s, const hb_desc_t *layer, int root_fd, hb_unpack_mode_t mode, husk_error_t *err)
+unpack_blob (hb_store_t *s, const hb_desc_t *layer, int root_fd, hb_unpack_mode_t mode, const int *lowers,
+             size_t n_lowers, husk_error_t *err)
 {
   husk_autofree char *path = hb_store_blob_path (s, layer->digest);
   husk_autoclose int fd = -1;
@@ -619,7 +667,7 @@ unpack_blob (hb_store_t *s, const hb_desc_t *layer, int root_fd, hb_unpack_mode_
   fd = open (path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return husk_error_make (err, errno, "cannot open layer `%s`", layer->digest);
-  return unpack_stream (root_fd, fd, layer->digest, layer->digest, mode, err);
+  return unpack_stream (root_fd, fd, layer->digest, layer->digest, mode, lowers, n_lowers, err);
 }
 
 /* A fresh directory next to dest, for rename(2) into place. */
@@ -650,7 +698,7 @@ hb_unpack_image (hb_store_t *s, const hb_manifest_t *m, const char *dest, husk_e
   if (root_fd < 0)
     goto fail_errno;
   for (size_t i = 0; i < m->layers_len; i++)
-    if (unpack_blob (s, &m->layers[i], root_fd, HB_UNPACK_APPLY, err) < 0)
+    if (unpack_blob (s, &m->layers[i], root_fd, HB_UNPACK_APPLY, NULL, 0, err) < 0)
       goto fail;
   if (rename (tmp, dest) < 0)
     goto fail_errno;
@@ -666,20 +714,20 @@ fail:
   return -1;
 }
 
-int
-hb_layer_dir (hb_store_t *s, const hb_desc_t *layer, const char *diff_id, char **path, husk_error_t *err)
+/* One layer into <store>/layers/<hex>, with the dirs of the layers below. */
+static int
+layer_dir_one (hb_store_t *s, const char *layers, const hb_desc_t *layer, const char *key, char **const lower_paths,
+               size_t n_lower, char **path, husk_error_t *err)
 {
-  husk_autofree char *layers = NULL;
   husk_autofree char *dest = NULL;
   husk_autofree char *tmp = NULL;
+  husk_autofree int *lfds = NULL;
   husk_autoclose int root_fd = -1;
   struct stat st;
-  const char *key = diff_id ? diff_id : layer->digest;
+  int ret = -1;
 
   if (key == NULL || !hb_digest_valid (key))
     return husk_error_make (err, 0, "invalid layer id `%s`", key ? key : "");
-  if (hb_store_subdir (s, "layers", true, &layers, err) < 0)
-    return -1;
   dest = xstrdup_printf ("%s/%s", layers, key + strlen ("sha256:"));
   if (stat (dest, &st) == 0)
     {
@@ -688,30 +736,417 @@ hb_layer_dir (hb_store_t *s, const hb_desc_t *layer, const char *diff_id, char *
     }
   if (sibling_tmpdir (dest, &tmp, err) < 0)
     return -1;
+  lfds = xmalloc0 ((n_lower + 1) * sizeof *lfds);
+  for (size_t i = 0; i < n_lower; i++)
+    lfds[i] = -1;
   if (chmod (tmp, 0755) < 0)
-    goto fail_errno;
+    {
+      husk_error_make (err, errno, "cannot unpack layer into `%s`", dest);
+      goto out;
+    }
   root_fd = open (tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0)
-    goto fail_errno;
-  if (unpack_blob (s, layer, root_fd, HB_UNPACK_OVERLAY, err) < 0)
-    goto fail;
+    {
+      husk_error_make (err, errno, "cannot unpack layer into `%s`", dest);
+      goto out;
+    }
+  /* lower_paths are bottom first; the unpacker wants top first. */
+  for (size_t i = 0; i < n_lower; i++)
+    {
+      lfds[i] = open (lower_paths[n_lower - 1 - i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (lfds[i] < 0)
+        {
+          husk_error_make (err, errno, "cannot open `%s`", lower_paths[n_lower - 1 - i]);
+          goto out;
+        }
+    }
+  if (unpack_blob (s, layer, root_fd, HB_UNPACK_OVERLAY, lfds, n_lower, err) < 0)
+    goto out;
   if (rename (tmp, dest) < 0)
     {
       /* Someone else unpacked it meanwhile: use theirs. */
       if (errno != EEXIST && errno != ENOTEMPTY)
-        goto fail_errno;
+        {
+          husk_error_make (err, errno, "cannot unpack layer into `%s`", dest);
+          goto out;
+        }
+    }
+  else
+    free (steal_ptr (&tmp));
+  *path = steal_ptr (&dest);
+  ret = 0;
+out:
+  for (size_t i = 0; i < n_lower; i++)
+    if (lfds[i] >= 0)
+      close (lfds[i]);
+  if (tmp)
+    {
       husk_auto_error husk_error_t e2 = NULL;
       husk_rm_rf (tmp, &e2);
     }
-  *path = steal_ptr (&dest);
-  return 0;
+  return ret;
+}
 
-fail_errno:
-  husk_error_make (err, errno, "cannot unpack layer into `%s`", dest);
-fail:
-  {
-    husk_auto_error husk_error_t e2 = NULL;
-    husk_rm_rf (tmp, &e2);
-  }
-  return -1;
+int
+hb_layer_dirs (hb_store_t *s, const hb_desc_t *layers, char *const *diff_ids, size_t n, char ***paths,
+               husk_error_t *err)
+{
+  husk_autofree char *dir = NULL;
+  char **v = xmalloc0 ((n + 1) * sizeof *v);
+  if (hb_store_subdir (s, "layers", true, &dir, err) < 0)
+    {
+      free (v);
+      return -1;
+    }
+  for (size_t i = 0; i < n; i++)
+    if (layer_dir_one (s, dir, &layers[i], diff_ids ? diff_ids[i] : layers[i].digest, v, i, &v[i], err) < 0)
+      {
+        husk_strv_free (v);
+        return -1;
+      }
+  *paths = v;
+  return 0;
+}
+
+/* ---- directories -> layers (build steps) ------------------------------- */
+
+/* The tar stream goes through two libarchive writers: `tar` (pax, no filter)
+ * whose output is hashed for the diff-id and handed to `gz` (raw format, gzip
+ * filter) whose output is hashed for the digest and written to a store temp
+ * file.  The upper directory of an overlay is walked in name order; its
+ * whiteouts (char 0:0) become `.wh.NAME` and opaque directories
+ * (trusted.overlay.opaque=y) get a `.wh..wh..opq` entry. */
+typedef struct
+{
+  struct archive *tar, *gz;
+  hb_sha256_t *diff, *digest;
+  int out_fd;
+  int64_t size;
+  bool failed;
+  int err_no;
+  /* hardlinks: first path of each (dev, ino) with nlink > 1 */
+  dev_t *devs;
+  ino_t *inos;
+  char **paths;
+  size_t n_links;
+} pack_t;
+
+static la_ssize_t
+gz_write (struct archive *a, void *data, const void *buf, size_t len)
+{
+  pack_t *p = data;
+  hb_sha256_update (p->digest, buf, len);
+  if (husk_write_all (p->out_fd, buf, len) < 0)
+    {
+      archive_set_error (a, errno, "cannot write the layer");
+      return -1;
+    }
+  p->size += (int64_t) len;
+  return (la_ssize_t) len;
+}
+
+static la_ssize_t
+tar_write (struct archive *a, void *data, const void *buf, size_t len)
+{
+  pack_t *p = data;
+  hb_sha256_update (p->diff, buf, len);
+  if (archive_write_data (p->gz, buf, len) < 0)
+    {
+      archive_set_error (a, EIO, "gzip: %s", archive_error_string (p->gz));
+      return -1;
+    }
+  return (la_ssize_t) len;
+}
+
+static int
+pack_add_xattrs (struct archive_entry *e, const char *procpath, bool *opaque)
+{
+  char list[65536];
+  ssize_t n = llistxattr (procpath, list, sizeof list);
+  *opaque = false;
+  for (ssize_t i = 0; n > 0 && i < n; i += (ssize_t) strlen (list + i) + 1)
+    {
+      const char *name = list + i;
+      char val[65536];
+      ssize_t vn = lgetxattr (procpath, name, val, sizeof val);
+      if (vn < 0)
+        continue;
+      if (strncmp (name, "trusted.overlay.", 16) == 0)
+        {
+          if (strcmp (name, "trusted.overlay.opaque") == 0 && vn == 1 && val[0] == 'y')
+            *opaque = true;
+          continue;
+        }
+      archive_entry_xattr_add_entry (e, name, val, (size_t) vn);
+    }
+  return 0;
+}
+
+static int
+pack_header (pack_t *p, struct archive_entry *e, const char *rel, husk_error_t *err)
+{
+  if (archive_write_header (p->tar, e) < ARCHIVE_WARN)
+    return husk_error_make (err, 0, "cannot add `%s` to the layer: %s", rel, archive_error_string (p->tar));
+  return 0;
+}
+
+static int
+cmp_names (const struct dirent **a, const struct dirent **b)
+{
+  return strcmp ((*a)->d_name, (*b)->d_name);
+}
+
+static int
+no_dots (const struct dirent *d)
+{
+  return strcmp (d->d_name, ".") != 0 && strcmp (d->d_name, "..") != 0;
+}
+
+static int pack_dir (pack_t *p, int dfd, const char *rel, husk_error_t *err);
+
+static int
+pack_one (pack_t *p, int dfd, const char *name, const char *rel, husk_error_t *err)
+{
+  struct archive_entry *e;
+  struct stat st;
+  char procpath[PATH_MAX];
+  bool opaque = false;
+  int ret = 0;
+
+  if (fstatat (dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return husk_error_make (err, errno, "cannot stat `%s`", rel);
+  snprintf (procpath, sizeof procpath, "/proc/self/fd/%d/%s", dfd, name);
+
+  e = archive_entry_new ();
+  if (S_ISCHR (st.st_mode) && st.st_rdev == makedev (0, 0))
+    {
+      /* overlayfs whiteout */
+      husk_autofree char *wh = NULL;
+      const char *slash = strrchr (rel, '/');
+      wh = slash ? xstrdup_printf ("%.*s/" WH_PREFIX "%s", (int) (slash - rel), rel, slash + 1)
+                 : xstrdup_printf (WH_PREFIX "%s", rel);
+      archive_entry_set_pathname (e, wh);
+      archive_entry_set_filetype (e, AE_IFREG);
+      archive_entry_set_perm (e, 0);
+      archive_entry_set_size (e, 0);
+      archive_entry_set_mtime (e, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+      ret = pack_header (p, e, rel, err);
+      archive_entry_free (e);
+      return ret;
+    }
+
+  archive_entry_copy_stat (e, &st);
+  archive_entry_set_pathname (e, rel);
+  archive_entry_unset_atime (e);
+  archive_entry_unset_ctime (e);
+  archive_entry_unset_birthtime (e);
+  pack_add_xattrs (e, procpath, &opaque);
+
+  if (S_ISLNK (st.st_mode))
+    {
+      char target[PATH_MAX];
+      ssize_t n = readlinkat (dfd, name, target, sizeof target - 1);
+      if (n < 0)
+        {
+          archive_entry_free (e);
+          return husk_error_make (err, errno, "cannot read link `%s`", rel);
+        }
+      target[n] = '\0';
+      archive_entry_set_symlink (e, target);
+      archive_entry_set_size (e, 0);
+    }
+  else if (S_ISREG (st.st_mode) && st.st_nlink > 1)
+    {
+      for (size_t i = 0; i < p->n_links; i++)
+        if (p->devs[i] == st.st_dev && p->inos[i] == st.st_ino)
+          {
+            archive_entry_set_hardlink (e, p->paths[i]);
+            archive_entry_set_size (e, 0);
+            ret = pack_header (p, e, rel, err);
+            archive_entry_free (e);
+            return ret;
+          }
+      p->devs = xrealloc (p->devs, (p->n_links + 1) * sizeof *p->devs);
+      p->inos = xrealloc (p->inos, (p->n_links + 1) * sizeof *p->inos);
+      p->paths = xrealloc (p->paths, (p->n_links + 1) * sizeof *p->paths);
+      p->devs[p->n_links] = st.st_dev;
+      p->inos[p->n_links] = st.st_ino;
+      p->paths[p->n_links++] = xstrdup (rel);
+    }
+  else if (!S_ISREG (st.st_mode))
+    archive_entry_set_size (e, 0);
+
+  ret = pack_header (p, e, rel, err);
+  archive_entry_free (e);
+  if (ret < 0)
+    return -1;
+
+  if (S_ISREG (st.st_mode))
+    {
+      husk_autoclose int fd = openat (dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      char buf[1 << 16];
+      ssize_t n;
+      int64_t left = st.st_size;
+      if (fd < 0)
+        return husk_error_make (err, errno, "cannot open `%s`", rel);
+      while (left > 0 && (n = read (fd, buf, sizeof buf)) != 0)
+        {
+          if (n < 0 && errno == EINTR)
+            continue;
+          if (n < 0)
+            return husk_error_make (err, errno, "cannot read `%s`", rel);
+          if (n > left)
+            n = (ssize_t) left;
+          if (archive_write_data (p->tar, buf, (size_t) n) < 0)
+            return husk_error_make (err, 0, "cannot add `%s` to the layer: %s", rel, archive_error_string (p->tar));
+          left -= n;
+        }
+      if (left > 0)
+        return husk_error_make (err, 0, "`%s` shrank while it was added to the layer", rel);
+    }
+  else if (S_ISDIR (st.st_mode))
+    {
+      husk_autoclose int sub = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub < 0)
+        return husk_error_make (err, errno, "cannot open `%s`", rel);
+      if (opaque)
+        {
+          husk_autofree char *wh = xstrdup_printf ("%s/" WH_OPAQUE, rel);
+          e = archive_entry_new ();
+          archive_entry_set_pathname (e, wh);
+          archive_entry_set_filetype (e, AE_IFREG);
+          archive_entry_set_perm (e, 0);
+          archive_entry_set_size (e, 0);
+          archive_entry_set_mtime (e, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+          ret = pack_header (p, e, rel, err);
+          archive_entry_free (e);
+          if (ret < 0)
+            return -1;
+        }
+      return pack_dir (p, sub, rel, err);
+    }
+  return 0;
+}
+
+static int
+pack_dir (pack_t *p, int dfd, const char *rel, husk_error_t *err)
+{
+  struct dirent **names = NULL;
+  char self[64];
+  int n, ret = 0;
+  snprintf (self, sizeof self, "/proc/self/fd/%d", dfd);
+  n = scandir (self, &names, no_dots, cmp_names);
+  if (n < 0)
+    return husk_error_make (err, errno, "cannot read directory `%s`", *rel ? rel : "/");
+  for (int i = 0; i < n; i++)
+    {
+      if (ret == 0)
+        {
+          husk_autofree char *child
+              = *rel ? xstrdup_printf ("%s/%s", rel, names[i]->d_name) : xstrdup (names[i]->d_name);
+          ret = pack_one (p, dfd, names[i]->d_name, child, err);
+        }
+      free (names[i]);
+    }
+  free (names);
+  return ret;
+}
+
+static void
+pack_clear (pack_t *p)
+{
+  if (p->tar)
+    archive_write_free (p->tar);
+  if (p->gz)
+    archive_write_free (p->gz);
+  hb_sha256_free (p->diff);
+  hb_sha256_free (p->digest);
+  for (size_t i = 0; i < p->n_links; i++)
+    free (p->paths[i]);
+  free (p->paths);
+  free (p->devs);
+  free (p->inos);
+}
+
+int
+hb_layer_from_dir (hb_store_t *s, const char *dir, hb_desc_t *layer, char **diff_id, husk_error_t *err)
+{
+  pack_t p = { .out_fd = -1 };
+  husk_autofree char *tmp = NULL;
+  husk_autofree char *digest = NULL;
+  husk_autofree char *diff = NULL;
+  husk_autoclose int dfd = -1;
+  struct archive_entry *e;
+  int ret = -1;
+
+  dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    return husk_error_make (err, errno, "cannot open `%s`", dir);
+  if (hb_store_tmpfile (s, &tmp, &p.out_fd, err) < 0)
+    return -1;
+  p.diff = hb_sha256_new ();
+  p.digest = hb_sha256_new ();
+
+  p.gz = archive_write_new ();
+  archive_write_add_filter_gzip (p.gz);
+  archive_write_set_options (p.gz, "gzip:!timestamp");
+  archive_write_set_format_raw (p.gz);
+  archive_write_set_bytes_in_last_block (p.gz, 1);
+  if (archive_write_open (p.gz, &p, NULL, gz_write, NULL) != ARCHIVE_OK)
+    {
+      husk_error_make (err, 0, "gzip: %s", archive_error_string (p.gz));
+      goto out;
+    }
+  e = archive_entry_new ();
+  archive_entry_set_pathname (e, "layer.tar");
+  archive_entry_set_filetype (e, AE_IFREG);
+  archive_entry_set_perm (e, 0644);
+  archive_write_header (p.gz, e);
+  archive_entry_free (e);
+
+  p.tar = archive_write_new ();
+  archive_write_set_format_pax_restricted (p.tar);
+  archive_write_set_bytes_per_block (p.tar, 10240);
+  if (archive_write_open (p.tar, &p, NULL, tar_write, NULL) != ARCHIVE_OK)
+    {
+      husk_error_make (err, 0, "tar: %s", archive_error_string (p.tar));
+      goto out;
+    }
+  if (pack_dir (&p, dfd, "", err) < 0)
+    goto out;
+  if (archive_write_close (p.tar) != ARCHIVE_OK)
+    {
+      husk_error_make (err, 0, "tar: %s", archive_error_string (p.tar));
+      goto out;
+    }
+  if (archive_write_close (p.gz) != ARCHIVE_OK)
+    {
+      husk_error_make (err, 0, "gzip: %s", archive_error_string (p.gz));
+      goto out;
+    }
+  close (p.out_fd);
+  p.out_fd = -1;
+  diff = hb_sha256_finish (p.diff);
+  p.diff = NULL;
+  digest = hb_sha256_finish (p.digest);
+  p.digest = NULL;
+  if (hb_store_put_file_verified (s, tmp, digest, err) < 0)
+    {
+      free (steal_ptr (&tmp)); /* removed by put */
+      goto out;
+    }
+  free (steal_ptr (&tmp));
+  layer->media_type = xstrdup (HB_MT_OCI_LAYER_GZIP);
+  layer->digest = steal_ptr (&digest);
+  layer->size = p.size;
+  *diff_id = steal_ptr (&diff);
+  ret = 0;
+
+out:
+  if (p.out_fd >= 0)
+    close (p.out_fd);
+  if (tmp)
+    unlink (tmp);
+  pack_clear (&p);
+  return ret;
 }
