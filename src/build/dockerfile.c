@@ -644,9 +644,9 @@ hb_dockerfile_pairs (const hb_instr_t *in, char *const *env, char ***keys, char 
   size_t nk = 0, nv = 0;
 
   if (hb_dockerfile_words (in->rest, env, true, false, &w, NULL, err) < 0)
-    return husk_error_wrap (err, "line %d", in->line);
+    return husk_error_wrap (err, "%s", in->keyword);
   if (w[0] == NULL)
-    return husk_error_make (err, 0, "line %d: %s requires an argument", in->line, in->keyword);
+    return husk_error_make (err, 0, "%s requires an argument", in->keyword);
   if (strchr (w[0], '=') == NULL)
     {
       /* Legacy `ENV KEY value with spaces`: the rest of the line is the value. */
@@ -654,7 +654,7 @@ hb_dockerfile_pairs (const hb_instr_t *in, char *const *env, char ***keys, char 
       husk_autostrv char **val = NULL;
       r += strspn (r, " \t");
       if (hb_dockerfile_words (r, env, true, true, &val, NULL, err) < 0)
-        return husk_error_wrap (err, "line %d", in->line);
+        return husk_error_wrap (err, "%s", in->keyword);
       strv_push (&k, &nk, xstrdup (w[0]));
       strv_push (&v, &nv, xstrdup (val[0]));
     }
@@ -663,7 +663,7 @@ hb_dockerfile_pairs (const hb_instr_t *in, char *const *env, char ***keys, char 
       {
         const char *eq = strchr (w[i], '=');
         if (eq == NULL)
-          return husk_error_make (err, 0, "line %d: %s: `%s` is not KEY=VALUE", in->line, in->keyword, w[i]);
+          return husk_error_make (err, 0, "%s: `%s` is not KEY=VALUE", in->keyword, w[i]);
         strv_push (&k, &nk, xstrndup (w[i], (size_t) (eq - w[i])));
         strv_push (&v, &nv, xstrdup (eq + 1));
       }
