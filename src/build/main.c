@@ -11,14 +11,9 @@
 #include "internal.h"
 #include "build.h"
 
-/* The image half's commands: referenced weakly so that the tool links (and
- * says "not available") while a command is not implemented yet. */
-#pragma weak hb_cmd_bundle
-#pragma weak hb_cmd_build
-#pragma weak hb_cmd_run
-#pragma weak hb_cmd_ps
-#pragma weak hb_cmd_rm
-#pragma weak hb_cmd_logs
+/* The image half's commands (bundle.c build.c containers.c) are linked
+ * normally: a weak reference does not pull an object out of the static
+ * libhuskbuild, so they would always have been "not available". */
 
 typedef struct
 {
