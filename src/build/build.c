@@ -42,20 +42,19 @@ typedef struct
   const char *context;
   int context_fd;
   bool no_cache;
-  char **build_args;   /* --build-arg K=V */
+  char **build_args; /* --build-arg K=V */
   bool *build_arg_used;
-  char **args;         /* ARG values in scope, "K=V" */
+  char **args; /* ARG values in scope, "K=V" */
   hb_image_config_t *cfg;
   hb_desc_t *layers;
   size_t n_layers;
-  char *chain;         /* cache key of the last step */
-  bool cmd_set;        /* CMD given in this build (ENTRYPOINT keeps it) */
+  char *chain;  /* cache key of the last step */
+  bool cmd_set; /* CMD given in this build (ENTRYPOINT keeps it) */
   int step, n_steps;
-  int runs;            /* containers started (ids) */
+  int runs; /* containers started (ids) */
 } build_t;
 
-static void
-say (build_t *b, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+static void say (build_t *b, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
 static void
 say (build_t *b, const char *fmt, ...)
@@ -380,8 +379,8 @@ work_prepare (build_t *b, work_t *w, husk_error_t *err)
     }
   /* redirect_dir and metacopy off: renamed directories and chmod'ed files are
      copied up whole, so the upper directory is a complete layer. */
-  opts = xstrdup_printf ("lowerdir=%s,upperdir=%s,workdir=%s,redirect_dir=off,metacopy=off,index=off", lower,
-                         w->upper, workdir);
+  opts = xstrdup_printf ("lowerdir=%s,upperdir=%s,workdir=%s,redirect_dir=off,metacopy=off,index=off", lower, w->upper,
+                         workdir);
   if (strlen (opts) >= 4096)
     return husk_error_make (err, 0, "too many layers for one overlay mount (%zu)", b->n_layers);
   if (mount ("overlay", w->rootfs, "overlay", 0, opts) < 0)
@@ -642,8 +641,7 @@ copy_sources (build_t *b, char *const *srcs, size_t n, char ***out, husk_error_t
         while ((de = readdir (d)))
           if (strcmp (de->d_name, ".") && strcmp (de->d_name, "..") && fnmatch (pattern, de->d_name, FNM_PERIOD) == 0)
             {
-              husk_autofree char *m
-                  = slash ? xstrdup_printf ("%s/%s", parent, de->d_name) : xstrdup (de->d_name);
+              husk_autofree char *m = slash ? xstrdup_printf ("%s/%s", parent, de->d_name) : xstrdup (de->d_name);
               strv_add (&v, m);
             }
         if (husk_strv_len (v) == before)
@@ -1240,8 +1238,10 @@ hb_cmd_build (const hb_globals_t *gl, int argc, char **argv, husk_error_t *err)
     O_NO_CACHE,
   };
   static const struct option opts[] = {
-    { "file", required_argument, 0, 'f' },       { "tag", required_argument, 0, 't' },
-    { "build-arg", required_argument, 0, O_BUILD_ARG }, { "no-cache", no_argument, 0, O_NO_CACHE },
+    { "file", required_argument, 0, 'f' },
+    { "tag", required_argument, 0, 't' },
+    { "build-arg", required_argument, 0, O_BUILD_ARG },
+    { "no-cache", no_argument, 0, O_NO_CACHE },
     { 0, 0, 0, 0 },
   };
   __attribute__ ((cleanup (build_clear))) build_t b = { .g = gl, .context_fd = -1 };

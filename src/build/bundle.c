@@ -289,8 +289,8 @@ make_args (const hb_image_config_t *cfg)
 }
 
 static void
-gen_process (yajl_gen g, yajl_val dflt, const hb_image_config_t *cfg, const hb_bundle_opts_t *o, uid_t uid,
-             gid_t gid, const gid_t *groups, size_t n_groups, char *const *args, const char *cwd)
+gen_process (yajl_gen g, yajl_val dflt, const hb_image_config_t *cfg, const hb_bundle_opts_t *o, uid_t uid, gid_t gid,
+             const gid_t *groups, size_t n_groups, char *const *args, const char *cwd)
 {
   husk_autostrv char **env = make_env (cfg, o ? o->extra_env : NULL);
   yajl_gen_map_open (g);
@@ -315,8 +315,8 @@ gen_process (yajl_gen g, yajl_val dflt, const hb_image_config_t *cfg, const hb_b
   for (size_t i = 0; dflt && YAJL_IS_OBJECT (dflt) && i < dflt->u.object.len; i++)
     {
       const char *k = dflt->u.object.keys[i];
-      if (strcmp (k, "terminal") == 0 || strcmp (k, "user") == 0 || strcmp (k, "args") == 0
-          || strcmp (k, "env") == 0 || strcmp (k, "cwd") == 0)
+      if (strcmp (k, "terminal") == 0 || strcmp (k, "user") == 0 || strcmp (k, "args") == 0 || strcmp (k, "env") == 0
+          || strcmp (k, "cwd") == 0)
         continue;
       husk_json_str (g, k);
       gen_value (g, dflt->u.object.values[i]);
@@ -462,8 +462,7 @@ ensure_cwd (const char *rootfs, const hb_image_config_t *cfg, husk_error_t *err)
 }
 
 int
-hb_bundle_write (hb_store_t *s, const hb_image_t *img, const char *dir, const hb_bundle_opts_t *o,
-                 husk_error_t *err)
+hb_bundle_write (hb_store_t *s, const hb_image_t *img, const char *dir, const hb_bundle_opts_t *o, husk_error_t *err)
 {
   husk_autofree char *rootfs = xstrdup_printf ("%s/rootfs", dir);
   husk_autofree char *config = xstrdup_printf ("%s/config.json", dir);

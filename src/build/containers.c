@@ -288,10 +288,14 @@ hb_cmd_run (const hb_globals_t *gl, int argc, char **argv, husk_error_t *err)
     O_NETWORK,
   };
   static const struct option opts[] = {
-    { "rm", no_argument, 0, O_RM },           { "detach", no_argument, 0, 'd' },
-    { "name", required_argument, 0, 'n' },    { "env", required_argument, 0, 'e' },
-    { "publish", required_argument, 0, 'p' }, { "network", required_argument, 0, O_NETWORK },
-    { "net", required_argument, 0, O_NETWORK }, { 0, 0, 0, 0 },
+    { "rm", no_argument, 0, O_RM },
+    { "detach", no_argument, 0, 'd' },
+    { "name", required_argument, 0, 'n' },
+    { "env", required_argument, 0, 'e' },
+    { "publish", required_argument, 0, 'p' },
+    { "network", required_argument, 0, O_NETWORK },
+    { "net", required_argument, 0, O_NETWORK },
+    { 0, 0, 0, 0 },
   };
   __attribute__ ((cleanup (ctx_clear))) ctx_t c = { 0 };
   __attribute__ ((cleanup (meta_clear))) meta_t m = { 0 };
@@ -349,8 +353,7 @@ hb_cmd_run (const hb_globals_t *gl, int argc, char **argv, husk_error_t *err)
     return husk_error_make (err, 0, "run: --network %s: networking is not supported yet (only `none` and `host`)",
                             network);
   if (n_ports > 0)
-    return husk_error_make (err, 0, "run: -p %s: networking is not supported yet (port publishing needs it)",
-                            ports[0]);
+    return husk_error_make (err, 0, "run: -p %s: networking is not supported yet (port publishing needs it)", ports[0]);
   if (name == NULL)
     {
       unsigned char r[4] = { 0 };
@@ -491,9 +494,8 @@ list_names (ctx_t *c)
 int
 hb_cmd_ps (const hb_globals_t *gl, int argc, char **argv, husk_error_t *err)
 {
-  static const struct option opts[] = { { "format", required_argument, 0, 'f' },
-                                        { "all", no_argument, 0, 'a' },
-                                        { 0, 0, 0, 0 } };
+  static const struct option opts[]
+      = { { "format", required_argument, 0, 'f' }, { "all", no_argument, 0, 'a' }, { 0, 0, 0, 0 } };
   __attribute__ ((cleanup (ctx_clear))) ctx_t c = { 0 };
   husk_autostrv char **names = NULL;
   bool json = false;
@@ -547,7 +549,7 @@ hb_cmd_ps (const hb_globals_t *gl, int argc, char **argv, husk_error_t *err)
           continue;
         }
       status = strcmp (l.status, "exited") == 0 && m.has_exit ? xstrdup_printf ("exited (%d)", m.exit_code)
-                                                                : xstrdup (l.status);
+                                                              : xstrdup (l.status);
       portstr = xmalloc0 (1);
       for (size_t j = 0; m.ports && m.ports[j]; j++)
         {

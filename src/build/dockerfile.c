@@ -22,15 +22,17 @@ static const struct
   const char *name;
   hb_instr_kind_t kind;
 } keywords[] = {
-  { "FROM", HB_INSTR_FROM },     { "ENV", HB_INSTR_ENV },     { "RUN", HB_INSTR_RUN },
-  { "CMD", HB_INSTR_CMD },       { "EXPOSE", HB_INSTR_EXPOSE }, { "WORKDIR", HB_INSTR_WORKDIR },
-  { "COPY", HB_INSTR_COPY },     { "ENTRYPOINT", HB_INSTR_ENTRYPOINT }, { "USER", HB_INSTR_USER },
-  { "LABEL", HB_INSTR_LABEL },   { "ARG", HB_INSTR_ARG },
+  { "FROM", HB_INSTR_FROM },     { "ENV", HB_INSTR_ENV },
+  { "RUN", HB_INSTR_RUN },       { "CMD", HB_INSTR_CMD },
+  { "EXPOSE", HB_INSTR_EXPOSE }, { "WORKDIR", HB_INSTR_WORKDIR },
+  { "COPY", HB_INSTR_COPY },     { "ENTRYPOINT", HB_INSTR_ENTRYPOINT },
+  { "USER", HB_INSTR_USER },     { "LABEL", HB_INSTR_LABEL },
+  { "ARG", HB_INSTR_ARG },
 };
 
 /* Instructions docker knows that this builder does not implement. */
-static const char *const unsupported[] = { "ADD", "VOLUME", "STOPSIGNAL", "HEALTHCHECK", "ONBUILD", "SHELL",
-                                           "MAINTAINER", NULL };
+static const char *const unsupported[]
+    = { "ADD", "VOLUME", "STOPSIGNAL", "HEALTHCHECK", "ONBUILD", "SHELL", "MAINTAINER", NULL };
 
 /* ---- words ------------------------------------------------------------- */
 
@@ -286,8 +288,7 @@ hb_dockerfile_words (const char *s, char *const *env, bool expand, bool one_word
 
 /* ---- parsing ----------------------------------------------------------- */
 
-static int
-line_error (husk_error_t *err, const char *file, int line, const char *fmt, ...)
+static int line_error (husk_error_t *err, const char *file, int line, const char *fmt, ...)
     __attribute__ ((format (printf, 4, 5)));
 
 static int

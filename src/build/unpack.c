@@ -477,8 +477,8 @@ extract_entry (unpack_t *u, struct archive *a, struct archive_entry *e, const ch
       return 0; /* sockets and the like: skipped */
     }
 
-  if (u->root && fchownat (pfd, base, (uid_t) archive_entry_uid (e), (gid_t) archive_entry_gid (e),
-                           AT_SYMLINK_NOFOLLOW) < 0)
+  if (u->root
+      && fchownat (pfd, base, (uid_t) archive_entry_uid (e), (gid_t) archive_entry_gid (e), AT_SYMLINK_NOFOLLOW) < 0)
     return husk_error_make (err, errno, "cannot chown `%s`", name);
   if (set_xattrs (u, e, pfd, base, name, err) < 0)
     return -1;
@@ -569,14 +569,15 @@ blob_verify (blob_reader_t *br, const char *digest, const char *what, husk_error
 }
 
 static int
-unpack_stream (int root_fd, int blob_fd, const char *digest, const char *what, hb_unpack_mode_t mode,
-               const int *lowers, size_t n_lowers, husk_error_t *err)
+unpack_stream (int root_fd, int blob_fd, const char *digest, const char *what, hb_unpack_mode_t mode, const int *lowers,
+               size_t n_lowers, husk_error_t *err)
 {
   __attribute__ ((cleanup (archive_freep))) struct archive *a = archive_read_new ();
   husk_autofree blob_reader_t *br = xmalloc0 (sizeof *br);
   struct archive_entry *e;
-  unpack_t u = { .root_fd = root_fd, .mode = mode, .what = what, .root = geteuid () == 0, .lowers = lowers,
-                 .n_lowers = n_lowers };
+  unpack_t u = {
+    .root_fd = root_fd, .mode = mode, .what = what, .root = geteuid () == 0, .lowers = lowers, .n_lowers = n_lowers
+  };
   int r, ret = 0;
 
   br->fd = blob_fd;

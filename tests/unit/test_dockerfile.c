@@ -44,8 +44,8 @@ Test (dockerfile, all_instructions_with_lines)
                                  "ENTRYPOINT /bin/sh -c\n"
                                  "USER nobody\n"
                                  "LABEL org.x=y\n");
-  hb_instr_kind_t kinds[] = { HB_INSTR_ARG, HB_INSTR_FROM, HB_INSTR_ENV, HB_INSTR_ENV, HB_INSTR_RUN,
-                              HB_INSTR_RUN, HB_INSTR_CMD, HB_INSTR_EXPOSE, HB_INSTR_WORKDIR, HB_INSTR_COPY,
+  hb_instr_kind_t kinds[] = { HB_INSTR_ARG,        HB_INSTR_FROM, HB_INSTR_ENV,    HB_INSTR_ENV,     HB_INSTR_RUN,
+                              HB_INSTR_RUN,        HB_INSTR_CMD,  HB_INSTR_EXPOSE, HB_INSTR_WORKDIR, HB_INSTR_COPY,
                               HB_INSTR_ENTRYPOINT, HB_INSTR_USER, HB_INSTR_LABEL };
   int lines[] = { 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
   cr_assert_eq (df.len, 13);
