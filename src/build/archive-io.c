@@ -33,7 +33,7 @@ typedef struct
 {
   hb_store_t *s;
   char *dir;    /* directory source, or NULL for a tar */
-  entry_t *e;
+  entry_t **e;  /* stable pointers: imports keep them */
   size_t n;
 } source_t;
 
@@ -43,12 +43,13 @@ source_clear (source_t *src)
   size_t i;
   for (i = 0; i < src->n; i++)
     {
-      if (src->e[i].tmp)
-        unlink (src->e[i].tmp);
-      free (src->e[i].tmp);
-      free (src->e[i].name);
-      free (src->e[i].link);
-      free (src->e[i].digest);
+      if (src->e[i]->tmp)
+        unlink (src->e[i]->tmp);
+      free (src->e[i]->tmp);
+      free (src->e[i]->name);
+      free (src->e[i]->link);
+      free (src->e[i]->digest);
+      free (src->e[i]);
     }
   free (src->e);
   free (src->dir);
@@ -102,10 +103,9 @@ norm_path (const char *base, const char *p)
 static entry_t *
 entry_new (source_t *src, const char *name)
 {
-  entry_t *e;
+  entry_t *e = xmalloc0 (sizeof *e);
   src->e = xrealloc (src->e, sizeof *src->e * (src->n + 1));
-  e = &src->e[src->n++];
-  memset (e, 0, sizeof *e);
+  src->e[src->n++] = e;
   e->name = xstrdup (name);
   return e;
 }
@@ -250,8 +250,8 @@ source_get (source_t *src, const char *name, husk_error_t *err)
       entry_t *e = NULL;
       size_t i;
       for (i = 0; i < src->n; i++)
-        if (strcmp (src->e[i].name, cur) == 0)
-          e = &src->e[i];
+        if (strcmp (src->e[i]->name, cur) == 0)
+          e = src->e[i];
       if (e == NULL && src->dir)
         {
           husk_autofree char *path = xstrdup_printf ("%s/%s", src->dir, cur);

@@ -1027,7 +1027,7 @@ xfer_finish (xfer_t *x, CURLcode c, husk_error_t *err)
   digest = hb_sha256_finish (x->sha);
   x->sha = NULL;
   if (strcmp (digest, x->job->digest) != 0)
-    return husk_error_make (err, 0, "digest mismatch: expected %s, got %s", x->job->digest, digest);
+    return husk_error_make (err, 0, "digest mismatch: the content hashes to %s", digest);
   return 1;
 }
 
