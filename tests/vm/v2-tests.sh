@@ -8,10 +8,14 @@
 #
 # env: HUSK_V2_TESTS      integration files (default: resources cgroups lifecycle cli)
 #      HUSK_V2_RTT        a prebuilt runtime-tools suite (validation/*.t, runtimetest,
-#                         rootfs-amd64.tar.gz); when set, HUSK_V2_RTT_TESTS (default:
-#                         linux_cgroups_ memory, pids, cpus, devices - they must pass
-#                         on v2) are run too, one TAP line per file, and
-#      HUSK_V2_RTT_INFO   more of its files, reported as comments only
+#                         rootfs-amd64.tar.gz) to run in the same boot:
+#      HUSK_V2_RTT_TESTS  its files that must pass, one TAP line each (default: none)
+#      HUSK_V2_RTT_INFO   its files reported as comments only (default: the
+#                         linux_cgroups_ memory, pids, cpus and devices ones).
+#                         runtime-tools (up to 5e639034 at least) cannot read
+#                         cgroup2: its cgroups.FindCgroup() answers "cgroupv2 is
+#                         not supported yet", so every linux_cgroups_* file fails
+#                         here for runc as for husk, and none can be required.
 set -u
 BUILD=${1:?usage: v2-tests.sh BUILDDIR SRCDIR}
 SRC=${2:?usage: v2-tests.sh BUILDDIR SRCDIR}
@@ -81,15 +85,15 @@ if [ -n "${HUSK_V2_RTT:-}" ]; then
     if [ "$req" = 1 ]; then emit "$verdict" "v2/rtt: $name (ok=$ok notok=$notok plan=${plan:--} exit=$rc)"
     else echo "# v2/rtt (info): $name: $verdict (ok=$ok notok=$notok plan=${plan:--} exit=$rc)"; fi
     if [ "$verdict" != ok ]; then
-      grep -E '^not ok' "$TMP/$name.tap" | head -n 5 | sed 's/^/#   /'
+      grep -E '^not ok|^# ' "$TMP/$name.tap" | head -n 4 | sed 's/^/#   /'
       grep -v '^$' "$TMP/$name.err" | tail -n 3 | sed 's/^/#   /'
     fi
     "$HUSK" list -q 2>/dev/null | while read -r id; do "$HUSK" delete -f "$id" >/dev/null 2>&1; done
   }
-  for t in ${HUSK_V2_RTT_TESTS:-linux_cgroups_memory linux_cgroups_pids linux_cgroups_cpus linux_cgroups_devices}; do
-    rtt_one "$t" 1
+  for t in ${HUSK_V2_RTT_TESTS:-}; do rtt_one "$t" 1; done
+  for t in ${HUSK_V2_RTT_INFO-linux_cgroups_memory linux_cgroups_pids linux_cgroups_cpus linux_cgroups_devices}; do
+    rtt_one "$t" 0
   done
-  for t in ${HUSK_V2_RTT_INFO:-}; do rtt_one "$t" 0; done
 fi
 
 rm -rf "$TMP"
