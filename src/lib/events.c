@@ -37,9 +37,16 @@ husk_duration_parse (const char *s, uint64_t *ns_out, husk_error_t *err)
     const char *name;
     uint64_t ns;
   } units[] = {
-    { "ns", 1ULL },           { "us", 1000ULL },      { "\xc2\xb5s", 1000ULL }, /* U+00B5 micro sign */
-    { "\xce\xbcs", 1000ULL },                                                   /* U+03BC Greek mu */
-    { "ms", 1000000ULL },     { "s", 1000000000ULL }, { "m", 60000000000ULL },  { "h", 3600000000000ULL },
+    /* clang-format off */
+    { "ns", 1ULL },
+    { "us", 1000ULL },
+    { "\xc2\xb5s", 1000ULL }, /* U+00B5 micro sign */
+    { "\xce\xbcs", 1000ULL }, /* U+03BC Greek small mu */
+    { "ms", 1000000ULL },
+    { "s", 1000000000ULL },
+    { "m", 60000000000ULL },
+    { "h", 3600000000000ULL },
+    /* clang-format on */
   };
   const char *p = s;
   long double total = 0;
