@@ -18,6 +18,8 @@ typedef struct
   hb_blob_fetch_t job;
 } tmp_blob_t;
 
+typedef struct verify verify_t;
+
 static void
 tmp_blobs_drop (tmp_blob_t *t, size_t n)
 {
@@ -39,14 +41,15 @@ tmp_blobs_drop (tmp_blob_t *t, size_t n)
  * uncompressed digest its config lists (a truncated or corrupt stream is
  * caught here, before anything is stored).  One thread per layer. */
 
-typedef struct
+struct verify
 {
   const char *path;
   const char *digest;
   const char *diff_id;
   husk_error_t err;
   pthread_t tid;
-} verify_t;
+  bool started;
+};
 
 static void *
 verify_layer (void *arg)
@@ -85,36 +88,29 @@ out:
   return NULL;
 }
 
-static int
-verify_diff_ids (const hb_manifest_t *m, const hb_image_config_t *cfg, tmp_blob_t *tmp, size_t ntmp,
-                 husk_error_t *err)
+static void
+verify_start (void *arg)
 {
-  verify_t *v = xmalloc0 (sizeof *v * (m->layers_len + 1));
-  size_t i, j, nv = 0;
-  int ret = 0;
-
-  for (i = 0; i < m->layers_len; i++)
-    for (j = 0; j < ntmp; j++)
-      if (tmp[j].path && strcmp (tmp[j].job.digest, m->layers[i].digest) == 0)
-        {
-          bool seen = false;
-          for (size_t k = 0; k < nv; k++)
-            if (strcmp (v[k].digest, m->layers[i].digest) == 0)
-              seen = true;
-          if (seen)
-            break;
-          v[nv].path = tmp[j].path;
-          v[nv].digest = m->layers[i].digest;
-          v[nv].diff_id = cfg->diff_ids[i];
-          if (pthread_create (&v[nv].tid, NULL, verify_layer, &v[nv]) != 0)
-            verify_layer (&v[nv]), v[nv].tid = 0;
-          nv++;
-          break;
-        }
-  for (i = 0; i < nv; i++)
+  verify_t *v = arg;
+  if (pthread_create (&v->tid, NULL, verify_layer, v) != 0)
     {
-      if (v[i].tid)
+      verify_layer (v);
+      v->tid = 0;
+    }
+  v->started = true;
+}
+
+/* Wait for the verifications; the first error wins. */
+static int
+verify_wait (verify_t *v, size_t n, husk_error_t *err)
+{
+  size_t i;
+  int ret = 0;
+  for (i = 0; i < n; i++)
+    {
+      if (v[i].started && v[i].tid)
         pthread_join (v[i].tid, NULL);
+      v[i].started = false;
       if (v[i].err && ret == 0)
         {
           husk_error_move (err, &v[i].err);
@@ -122,7 +118,6 @@ verify_diff_ids (const hb_manifest_t *m, const hb_image_config_t *cfg, tmp_blob_
         }
       husk_error_release (&v[i].err);
     }
-  free (v);
   return ret;
 }
 
@@ -179,7 +174,8 @@ hb_pull_image (hb_store_t *s, const char *refstr, const hb_pull_opts_t *o, char 
   hb_automanifest hb_manifest_t *m = NULL;
   hb_autoconfig hb_image_config_t *cfg = NULL;
   tmp_blob_t *tmp = NULL;
-  size_t len = 0, ntmp = 0, i, j;
+  verify_t *verify = NULL;
+  size_t len = 0, ntmp = 0, nverify = 0, first_layer = 0, i, j;
   int r = -1;
 
   if (o == NULL)
@@ -204,63 +200,85 @@ hb_pull_image (hb_store_t *s, const char *refstr, const hb_pull_opts_t *o, char 
   if (hb_store_lock (s, false, err) < 0)
     goto out;
 
-  /* Blobs to fetch: the config and the layers not in the store (once each). */
+  /* The config first (it is small and its diff_ids check the layers). */
   tmp = xmalloc0 (sizeof *tmp * (m->layers_len + 1));
-  for (i = 0; i <= m->layers_len; i++)
+  verify = xmalloc0 (sizeof *verify * (m->layers_len + 1));
+  if (hb_store_blob_size (s, m->config.digest) >= 0)
     {
-      const hb_desc_t *d = i == 0 ? &m->config : &m->layers[i - 1];
-      bool dup = false;
-      for (j = 0; j < ntmp; j++)
-        if (strcmp (tmp[j].job.digest, d->digest) == 0)
-          dup = true;
-      if (dup)
-        continue;
-      if (hb_store_blob_size (s, d->digest) >= 0 && (d->size < 0 || hb_store_blob_size (s, d->digest) == d->size))
-        {
-          int item = hb_progress_add (prog, i == 0 ? "Copying config" : "Copying blob", d->digest, d->size);
-          hb_progress_finish (prog, item, "skipped: already exists");
-          continue;
-        }
-      tmp[ntmp].fd = -1;
-      if (hb_store_tmpfile (s, &tmp[ntmp].path, &tmp[ntmp].fd, err) < 0)
+      int item = hb_progress_add (prog, "Copying config", m->config.digest, m->config.size);
+      hb_progress_finish (prog, item, "skipped: already exists");
+      if (hb_image_config_load (s, m->config.digest, &cfg, err) < 0)
         goto out;
-      tmp[ntmp].job.digest = d->digest;
-      tmp[ntmp].job.size = d->size;
-      tmp[ntmp].job.verb = i == 0 ? "Copying config" : "Copying blob";
-      tmp[ntmp].job.fd = tmp[ntmp].fd;
-      ntmp++;
     }
-  if (ntmp > 0)
+  else
     {
-      hb_blob_fetch_t *jobs = xmalloc0 (sizeof *jobs * ntmp);
-      for (i = 0; i < ntmp; i++)
-        jobs[i] = tmp[i].job;
-      r = hb_registry_fetch_blobs (reg, ref.repository, jobs, ntmp, err);
-      free (jobs);
-      if (r < 0)
+      husk_autofree char *text = NULL;
+      size_t tl = 0;
+      tmp[0].fd = -1;
+      if (hb_store_tmpfile (s, &tmp[0].path, &tmp[0].fd, err) < 0)
         goto out;
-      r = -1;
+      ntmp = 1;
+      tmp[0].job.digest = m->config.digest;
+      tmp[0].job.size = m->config.size;
+      tmp[0].job.verb = "Copying config";
+      tmp[0].job.fd = tmp[0].fd;
+      if (hb_registry_fetch_blobs (reg, ref.repository, &tmp[0].job, 1, err) < 0)
+        goto out;
+      if (husk_read_file (tmp[0].path, &text, &tl, err) < 0 || hb_image_config_parse (text, tl, &cfg, err) < 0)
+        goto out;
     }
-
-  /* Check the config before anything enters the store. */
-  for (i = 0; i < ntmp; i++)
-    if (strcmp (tmp[i].job.digest, m->config.digest) == 0)
-      {
-        husk_autofree char *text = NULL;
-        size_t tl = 0;
-        if (husk_read_file (tmp[i].path, &text, &tl, err) < 0 || hb_image_config_parse (text, tl, &cfg, err) < 0)
-          goto out;
-      }
-  if (cfg == NULL && hb_image_config_load (s, m->config.digest, &cfg, err) < 0)
-    goto out;
   if (cfg->diff_ids_len != m->layers_len)
     {
       husk_error_make (err, 0, "image config has %zu diff_ids for %zu layers", cfg->diff_ids_len, m->layers_len);
       goto out;
     }
 
-  if (verify_diff_ids (m, cfg, tmp, ntmp, err) < 0)
-    goto out;
+  /* The layers not in the store (once each), in parallel; each one's
+   * diff_id check starts as soon as it is complete. */
+  first_layer = ntmp;
+  for (i = 0; i < m->layers_len; i++)
+    {
+      const hb_desc_t *d = &m->layers[i];
+      bool dup = false;
+      for (j = first_layer; j < ntmp; j++)
+        if (strcmp (tmp[j].job.digest, d->digest) == 0)
+          dup = true;
+      if (dup)
+        continue;
+      if (hb_store_blob_size (s, d->digest) >= 0 && (d->size < 0 || hb_store_blob_size (s, d->digest) == d->size))
+        {
+          int item = hb_progress_add (prog, "Copying blob", d->digest, d->size);
+          hb_progress_finish (prog, item, "skipped: already exists");
+          continue;
+        }
+      tmp[ntmp].fd = -1;
+      if (hb_store_tmpfile (s, &tmp[ntmp].path, &tmp[ntmp].fd, err) < 0)
+        goto out;
+      verify[nverify].path = tmp[ntmp].path;
+      verify[nverify].digest = d->digest;
+      verify[nverify].diff_id = cfg->diff_ids[i];
+      tmp[ntmp].job.digest = d->digest;
+      tmp[ntmp].job.size = d->size;
+      tmp[ntmp].job.verb = "Copying blob";
+      tmp[ntmp].job.fd = tmp[ntmp].fd;
+      tmp[ntmp].job.on_done = verify_start;
+      tmp[ntmp].job.arg = &verify[nverify];
+      nverify++;
+      ntmp++;
+    }
+  if (ntmp > first_layer)
+    {
+      hb_blob_fetch_t *jobs = xmalloc0 (sizeof *jobs * ntmp);
+      for (i = first_layer; i < ntmp; i++)
+        jobs[i - first_layer] = tmp[i].job;
+      r = hb_registry_fetch_blobs (reg, ref.repository, jobs, ntmp - first_layer, err);
+      free (jobs);
+      if (verify_wait (verify, nverify, r < 0 ? NULL : err) < 0 && r == 0)
+        r = -1;
+      if (r < 0)
+        goto out;
+      r = -1;
+    }
 
   for (i = 0; i < ntmp; i++)
     {
@@ -279,6 +297,9 @@ hb_pull_image (hb_store_t *s, const char *refstr, const hb_pull_opts_t *o, char 
   r = 0;
 
 out:
+  if (verify)
+    verify_wait (verify, nverify, NULL);
+  free (verify);
   if (tmp)
     tmp_blobs_drop (tmp, ntmp);
   hb_registry_free (reg);

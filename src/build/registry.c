@@ -1085,6 +1085,8 @@ hb_registry_fetch_blobs (hb_registry_t *r, const char *repo, hb_blob_fetch_t *jo
               x->done = true;
               done++;
               hb_progress_finish (r->progress, x->item, "done");
+              if (x->job->on_done)
+                x->job->on_done (x->job->arg);
             }
         }
       if (ret == 0 && done < n)

@@ -66,6 +66,10 @@ typedef struct
   int64_t size; /* expected, -1 unknown */
   int fd;
   const char *verb; /* progress label: "Copying blob", "Copying config" */
+  /* Called (may be NULL) as soon as this blob is complete and verified,
+   * while the others still download. */
+  void (*on_done) (void *arg);
+  void *arg;
 } hb_blob_fetch_t;
 /* Download blobs in parallel (curl multi) with retries; on the first failure
  * the rest are stopped and the error names the blob.  The caller owns the

@@ -10,7 +10,10 @@
 #   start_registry NAME [htpasswd]   a new registry; sets REG_ADDR=host:port
 #   make_test_images        OCI layout $L with tags base, layers, arm, multi
 #                           (an index: linux/amd64 + linux/arm64), unique
-#   fake_server MODE        a socat responder (500, drop); sets FAKE_ADDR
+#   fake_server MODE        a socat responder (500, drop, bearer); sets FAKE_ADDR
+#                           bearer: a read-only registry serving the layout $L
+#                           that wants a Bearer token, from its /token endpoint,
+#                           which wants Basic user:pass
 #   store_snapshot          a listing of the store's files (for "no partial state")
 set -u
 HUSK=${HUSK:-/bin/true}
@@ -45,7 +48,7 @@ hb_require() {
 free_port() {
   local p
   for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 40000))
+    p=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-)
     if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return 0; fi
   done
   return 1
@@ -110,9 +113,59 @@ fake_server() {
   case $1 in
     500) printf '%s\n' '#!/bin/bash' 'read -r line' 'while read -r h && [ "${h%$'"'"'\r'"'"'}" != "" ]; do :; done' \
       'printf "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: 74\r\nConnection: close\r\n\r\n"' \
-      'printf "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"internal server error\",\"detail\":{}}]}"' \
-      'printf "      "' >"$script" ;;
+      'printf "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"internal server error\",\"detail\":{}}]}"' >"$script" ;;
     drop) printf '%s\n' '#!/bin/bash' 'read -r line' 'exit 0' >"$script" ;;
+    bearer) sed "s|@LAYOUT@|$L|; s|@PORT@|$port|" >"$script" <<'SERVER'
+#!/bin/bash
+# One HTTP/1.1 exchange on stdin/stdout (socat runs one per connection).
+L=@LAYOUT@
+read -r method path _
+auth=
+while IFS= read -r h; do
+  h=${h%$'\r'}
+  [ -z "$h" ] && break
+  case ${h,,} in authorization:*) auth=${h#*: } ;; esac
+done
+reply() { # STATUS CONTENT-TYPE BODY-FILE [EXTRA-HEADER]
+  printf 'HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %s\r\nConnection: close\r\n' "$1" "$2" "$(stat -c %s "$3")"
+  [ -n "${4:-}" ] && printf '%s\r\n' "$4"
+  printf '\r\n'
+  [ "$method" = HEAD ] || cat "$3"
+}
+body=$(mktemp)
+trap 'rm -f "$body"' EXIT
+case $path in
+  /token*)
+    if [ "$auth" = "Basic $(printf user:pass | base64)" ]; then
+      echo '{"token":"good-token","expires_in":300}' >"$body"; reply "200 OK" application/json "$body"
+    else
+      echo '{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}' >"$body"
+      reply "401 Unauthorized" application/json "$body"
+    fi ;;
+  /v2/*)
+    if [ "$auth" != "Bearer good-token" ]; then
+      echo '{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}' >"$body"
+      reply "401 Unauthorized" application/json "$body" \
+        'WWW-Authenticate: Bearer realm="http://127.0.0.1:@PORT@/token",service="fake-registry",scope="repository:test/img:pull"'
+      exit 0
+    fi
+    case $path in
+      */manifests/*)
+        ref=${path##*/}
+        d=$(jq -r --arg r "$ref" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $r or .digest == $r) | .digest' "$L/index.json" | head -1)
+        mt=$(jq -r --arg d "$d" '.manifests[] | select(.digest == $d) | .mediaType' "$L/index.json" | head -1)
+        if [ -n "$d" ]; then reply "200 OK" "$mt" "$L/blobs/sha256/${d#sha256:}" "Docker-Content-Digest: $d"
+        else echo '{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}' >"$body"; reply "404 Not Found" application/json "$body"; fi ;;
+      */blobs/sha256:*)
+        d=${path##*/}
+        if [ -f "$L/blobs/sha256/${d#sha256:}" ]; then reply "200 OK" application/octet-stream "$L/blobs/sha256/${d#sha256:}"
+        else echo '{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown to registry"}]}' >"$body"; reply "404 Not Found" application/json "$body"; fi ;;
+      *) echo '{}' >"$body"; reply "200 OK" application/json "$body" ;;
+    esac ;;
+  *) echo '{}' >"$body"; reply "404 Not Found" application/json "$body" ;;
+esac
+SERVER
+    ;;
   esac
   chmod +x "$script"
   socat TCP-LISTEN:"$port",bind=127.0.0.1,fork,reuseaddr EXEC:"$script" </dev/null >/dev/null 2>&1 &

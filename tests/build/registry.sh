@@ -183,6 +183,19 @@ out=$(HB push --creds user:pass "$REG/test/layers:1" "$AREG/private/layers:1" 2>
 is "push with Basic auth: exit 0" 0 "$rc"
 is "push with Basic auth: digest" "$ld" "$(skopeo inspect --raw --creds user:pass --tls-verify=false "docker://$AREG/private/layers:1" | sha256sum | sed 's/^/sha256:/; s/ .*//')"
 
+# ---- Bearer tokens (a fake token-auth registry serving the test layout) --------
+fake_server bearer && BREG=$FAKE_ADDR
+out=$(HB pull -q --creds user:pass "$BREG/test/img:base" 2>&1); rc=$?
+is "Bearer: token fetched with Basic creds, pull exit 0" 0 "$rc"
+is "Bearer: pulled the layout's manifest" "$(_layout_digest base)" "$out"
+out=$(HB pull -q --creds user:pass --platform linux/arm64 "$BREG/test/img:multi" 2>&1); rc=$?
+is "Bearer: index resolved with the same token" "$(_layout_digest arm)" "$out"
+snap=$(store_snapshot)
+out=$(HB pull -q "$BREG/test/img:layers" 2>&1); rc=$?
+is "Bearer without creds: exit 1" 1 "$rc"
+like "Bearer without creds: the token endpoint's 401 is named" "get token from http://$BREG/token: authentication required \(401\)$" "$out"
+is "Bearer without creds: store unchanged" "$snap" "$(store_snapshot)"
+
 # ---- bad input: clear errors, nothing partial -----------------------------------
 # bad_pull DESC REGEX REF [pull options]
 bad_pull() {
