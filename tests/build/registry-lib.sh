@@ -10,10 +10,13 @@
 #   start_registry NAME [htpasswd]   a new registry; sets REG_ADDR=host:port
 #   make_test_images        OCI layout $L with tags base, layers, arm, multi
 #                           (an index: linux/amd64 + linux/arm64), unique
-#   fake_server MODE        a socat responder (500, drop, bearer); sets FAKE_ADDR
+#   fake_server MODE        a socat responder (500, drop, bearer, flaky); sets FAKE_ADDR
 #                           bearer: a read-only registry serving the layout $L
 #                           that wants a Bearer token, from its /token endpoint,
 #                           which wants Basic user:pass
+#                           flaky: the same without auth, but the first GET of
+#                           each manifest is a 503 and the first GET of each
+#                           blob is cut off half-way (counted in $T/flaky.log)
 #   store_snapshot          a listing of the store's files (for "no partial state")
 set -u
 HUSK=${HUSK:-/bin/true}
@@ -115,10 +118,10 @@ fake_server() {
       'printf "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: 74\r\nConnection: close\r\n\r\n"' \
       'printf "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"internal server error\",\"detail\":{}}]}"' >"$script" ;;
     drop) printf '%s\n' '#!/bin/bash' 'read -r line' 'exit 0' >"$script" ;;
-    bearer) sed "s|@LAYOUT@|$L|; s|@PORT@|$port|" >"$script" <<'SERVER'
+    bearer | flaky) sed "s|@LAYOUT@|$L|; s|@PORT@|$port|; s|@MODE@|$1|; s|@STATE@|$T/flaky|" >"$script" <<'SERVER'
 #!/bin/bash
 # One HTTP/1.1 exchange on stdin/stdout (socat runs one per connection).
-L=@LAYOUT@
+L=@LAYOUT@ MODE=@MODE@ STATE=@STATE@
 read -r method path _
 auth=
 while IFS= read -r h; do
@@ -143,7 +146,23 @@ case $path in
       reply "401 Unauthorized" application/json "$body"
     fi ;;
   /v2/*)
-    if [ "$auth" != "Bearer good-token" ]; then
+    if [ "$MODE" = flaky ]; then
+      mkdir -p "$STATE"
+      key=$(printf '%s' "$path" | sha256sum | cut -c1-16)
+      if [ ! -e "$STATE/$key" ] && [ "$method" = GET ] && [ "$path" != /v2/ ]; then
+        touch "$STATE/$key"
+        echo "$path" >>"$STATE.log"
+        case $path in
+          */manifests/*)
+            echo '{"errors":[{"code":"UNAVAILABLE","message":"try again"}]}' >"$body"
+            reply "503 Service Unavailable" application/json "$body"; exit 0 ;;
+          */blobs/*)
+            f=$L/blobs/sha256/${path##*sha256:}
+            printf 'HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: %s\r\nConnection: close\r\n\r\n' "$(stat -c %s "$f")"
+            head -c $(($(stat -c %s "$f") / 2)) "$f"; exit 0 ;;
+        esac
+      fi
+    elif [ "$auth" != "Bearer good-token" ]; then
       echo '{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}' >"$body"
       reply "401 Unauthorized" application/json "$body" \
         'WWW-Authenticate: Bearer realm="http://127.0.0.1:@PORT@/token",service="fake-registry",scope="repository:test/img:pull"'

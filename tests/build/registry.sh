@@ -196,6 +196,28 @@ is "Bearer without creds: exit 1" 1 "$rc"
 like "Bearer without creds: the token endpoint's 401 is named" "get token from http://$BREG/token: authentication required \(401\)$" "$out"
 is "Bearer without creds: store unchanged" "$snap" "$(store_snapshot)"
 
+# ---- transient failures are retried -----------------------------------------------
+fake_server flaky && FREG=$FAKE_ADDR
+main_store=$ST
+ST=$T/flaky-store
+out=$(HB pull -q "$FREG/test/img:layers" 2>&1); rc=$?
+is "503 on the manifest and cut-off blobs: pull retries and succeeds" 0 "$rc"
+is "after retries: the right manifest" "$(_layout_digest layers)" "$out"
+is "after retries: every blob was cut off once (config + 3 layers) and the manifest 503'd once" 5 "$(wc -l <"$T/flaky.log")"
+check "after retries: no temporary files" tmp_empty
+ST=$main_store
+
+# ---- a TTY gets progress bars ---------------------------------------------------------
+if command -v script >/dev/null; then
+  rm -rf "$T/ttystore"
+  TERM=xterm script -qec "$HUSK_BUILD --store $T/ttystore pull $REG/test/layers:1" /dev/null >"$T/tty.out" 2>&1
+  like "TTY: progress bars" '\[=*>? *\] [0-9.]+ [kM]?B / [0-9.]+ [kM]?B|\[=+\]' "$(tr '\r' '\n' <"$T/tty.out")"
+  like "TTY: redrawn in place (cursor up)" $'\033\\[[0-9]+A' "$(cat "$T/tty.out")"
+else
+  skip "TTY: progress bars (no script(1))"
+  skip "TTY: redrawn in place (no script(1))"
+fi
+
 # ---- bad input: clear errors, nothing partial -----------------------------------
 # bad_pull DESC REGEX REF [pull options]
 bad_pull() {
