@@ -20,9 +20,9 @@
 
 typedef struct
 {
-  char *name;   /* normalised relative path */
-  char *link;   /* symlink target (normalised), or NULL */
-  char *tmp;    /* tmp file in the store, NULL once stored */
+  char *name; /* normalised relative path */
+  char *link; /* symlink target (normalised), or NULL */
+  char *tmp;  /* tmp file in the store, NULL once stored */
   char *digest;
   int64_t size;
   unsigned char magic[4];
@@ -32,8 +32,8 @@ typedef struct
 typedef struct
 {
   hb_store_t *s;
-  char *dir;    /* directory source, or NULL for a tar */
-  entry_t **e;  /* stable pointers: imports keep them */
+  char *dir;   /* directory source, or NULL for a tar */
+  entry_t **e; /* stable pointers: imports keep them */
   size_t n;
 } source_t;
 
@@ -215,7 +215,8 @@ source_open_tar (source_t *src, const char *file, husk_error_t *err)
         {
           e = entry_new (src, name);
           if (stream_to_tmp (src->s, archive_reader, a, e, err) < 0)
-            ret = husk_error_wrap (err, "archive `%s`: %s", file, archive_error_string (a) ? archive_error_string (a) : "read error");
+            ret = husk_error_wrap (err, "archive `%s`: %s", file,
+                                   archive_error_string (a) ? archive_error_string (a) : "read error");
           continue;
         }
       if (archive_entry_hardlink (ae))
@@ -339,10 +340,10 @@ entry_store (source_t *src, entry_t *e, husk_error_t *err)
 
 typedef struct
 {
-  char *ref;              /* NULL: untagged */
-  char *manifest;         /* manifest bytes */
+  char *ref;      /* NULL: untagged */
+  char *manifest; /* manifest bytes */
   size_t manifest_len;
-  entry_t **blobs;        /* config + layers */
+  entry_t **blobs; /* config + layers */
   size_t blobs_len;
 } import_t;
 

@@ -150,7 +150,8 @@ hb_layer_compression (const char *mt)
   if (strcmp (mt, HB_MT_OCI_LAYER_GZIP) == 0 || strcmp (mt, HB_MT_OCI_LAYER_NONDIST_GZIP) == 0
       || strcmp (mt, HB_MT_DOCKER_LAYER_GZIP) == 0 || strcmp (mt, HB_MT_DOCKER_LAYER_FOREIGN) == 0)
     return HB_COMPRESS_GZIP;
-  if (strcmp (mt, HB_MT_OCI_LAYER_ZSTD) == 0 || strcmp (mt, "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd") == 0)
+  if (strcmp (mt, HB_MT_OCI_LAYER_ZSTD) == 0
+      || strcmp (mt, "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd") == 0)
     return HB_COMPRESS_ZSTD;
   return HB_COMPRESS_UNKNOWN;
 }
@@ -276,8 +277,9 @@ manifest_from_tree (yajl_val root, const char *hint, hb_manifest_t *m, husk_erro
   m->media_type = xstrdup (mt);
   if (desc_parse (hb_json_get (root, "config"), &m->config, "manifest config", err) < 0)
     return -1;
-  if (m->config.media_type == NULL || (strcmp (m->config.media_type, HB_MT_OCI_CONFIG) != 0
-                                       && strcmp (m->config.media_type, HB_MT_DOCKER_CONFIG) != 0))
+  if (m->config.media_type == NULL
+      || (strcmp (m->config.media_type, HB_MT_OCI_CONFIG) != 0
+          && strcmp (m->config.media_type, HB_MT_DOCKER_CONFIG) != 0))
     return husk_error_make (err, 0, "unsupported config media type `%s`",
                             m->config.media_type ? m->config.media_type : "");
   if (layers == NULL || !YAJL_IS_ARRAY (layers))
@@ -450,15 +452,16 @@ hb_index_select (const hb_index_t *idx, const char *platform, const hb_desc_t **
             best = d;
           continue;
         }
-      if ((dv && strcmp (dv, variant) == 0) || (dv == NULL && strcmp (arch, "arm64") == 0 && strcmp (variant, "v8") == 0))
+      if ((dv && strcmp (dv, variant) == 0)
+          || (dv == NULL && strcmp (arch, "arm64") == 0 && strcmp (variant, "v8") == 0))
         {
           best = d;
           break;
         }
     }
   if (best == NULL)
-    return husk_error_make (err, 0, "no image for platform `%s%s%s%s%s` (have: %s)", os, "/", arch,
-                            variant ? "/" : "", variant ? variant : "", *have ? have : "none");
+    return husk_error_make (err, 0, "no image for platform `%s%s%s%s%s` (have: %s)", os, "/", arch, variant ? "/" : "",
+                            variant ? variant : "", *have ? have : "none");
   *out = best;
   return 0;
 }

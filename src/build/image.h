@@ -81,7 +81,7 @@ typedef struct
 
 typedef struct
 {
-  char *media_type;   /* HB_MT_OCI_MANIFEST or HB_MT_DOCKER_MANIFEST */
+  char *media_type; /* HB_MT_OCI_MANIFEST or HB_MT_DOCKER_MANIFEST */
   hb_desc_t config;
   hb_desc_t *layers;
   size_t layers_len;
@@ -91,7 +91,7 @@ typedef struct
 
 typedef struct
 {
-  char *media_type;   /* HB_MT_OCI_INDEX or HB_MT_DOCKER_LIST */
+  char *media_type; /* HB_MT_OCI_INDEX or HB_MT_DOCKER_LIST */
   hb_desc_t *manifests;
   size_t manifests_len;
 } hb_index_t;
@@ -107,8 +107,7 @@ void hb_manifest_free (hb_manifest_t *m);
 void hb_manifest_freep (hb_manifest_t **m);
 #define hb_automanifest __attribute__ ((cleanup (hb_manifest_freep)))
 
-int hb_index_parse (const char *json, size_t len, const char *media_type_hint, hb_index_t **out,
-                    husk_error_t *err);
+int hb_index_parse (const char *json, size_t len, const char *media_type_hint, hb_index_t **out, husk_error_t *err);
 void hb_index_free (hb_index_t *idx);
 /* Pick the manifest for "os/arch[/variant]" (NULL = this host: linux/amd64,
  * linux/arm64/v8, ...).  Not found: "no image for platform `P` (have: ...)". */
@@ -124,11 +123,11 @@ const char *hb_manifest_sniff_media_type (const char *json, size_t len);
 
 typedef struct
 {
-  char *created;     /* RFC3339 */
-  char *created_by;  /* "/bin/sh -c #(nop) ..." or the RUN command */
+  char *created;    /* RFC3339 */
+  char *created_by; /* "/bin/sh -c #(nop) ..." or the RUN command */
   char *author;
   char *comment;
-  bool empty_layer;  /* true: no layer for this step */
+  bool empty_layer; /* true: no layer for this step */
 } hb_history_t;
 
 typedef struct
@@ -138,16 +137,16 @@ typedef struct
   char *architecture, *os, *variant;
   /* config */
   char *user;
-  char **env;            /* "K=V" */
+  char **env; /* "K=V" */
   size_t env_len;
   char **entrypoint;
   size_t entrypoint_len;
-  bool has_entrypoint;   /* present (possibly []) */
+  bool has_entrypoint; /* present (possibly []) */
   char **cmd;
   size_t cmd_len;
   bool has_cmd;
   char *working_dir;
-  char **exposed_ports;  /* "80/tcp" */
+  char **exposed_ports; /* "80/tcp" */
   size_t exposed_ports_len;
   char **volumes;
   size_t volumes_len;
@@ -155,7 +154,7 @@ typedef struct
   size_t labels_len;
   char *stop_signal;
   /* rootfs */
-  char **diff_ids;       /* sha256 of each uncompressed layer, in order */
+  char **diff_ids; /* sha256 of each uncompressed layer, in order */
   size_t diff_ids_len;
   hb_history_t *history;
   size_t history_len;
@@ -175,7 +174,7 @@ char *hb_image_config_to_json (const hb_image_config_t *c);
 
 /* Small editing helpers for builders (copies of the strings are taken). */
 void hb_image_config_set_env (hb_image_config_t *c, const char *key, const char *value); /* replaces */
-const char *hb_image_config_get_env (const hb_image_config_t *c, const char *key);      /* value or NULL */
+const char *hb_image_config_get_env (const hb_image_config_t *c, const char *key);       /* value or NULL */
 void hb_image_config_set_label (hb_image_config_t *c, const char *key, const char *value);
 void hb_image_config_add_port (hb_image_config_t *c, const char *port); /* "80" -> "80/tcp"; no dups */
 void hb_image_config_add_history (hb_image_config_t *c, const char *created_by, bool empty_layer);
@@ -199,14 +198,14 @@ void hb_image_freep (hb_image_t **img);
  * cfg->diff_ids must match them in number), then tag ref (normalised; NULL
  * = untagged entry).  *manifest_digest (may be NULL) gets the digest.
  * Hold the store lock shared while calling. */
-int hb_image_write (hb_store_t *s, const hb_image_config_t *cfg, const hb_desc_t *layers, size_t n,
-                    const char *ref, char **manifest_digest, husk_error_t *err);
+int hb_image_write (hb_store_t *s, const hb_image_config_t *cfg, const hb_desc_t *layers, size_t n, const char *ref,
+                    char **manifest_digest, husk_error_t *err);
 
 void hb_desc_clear (hb_desc_t *d);
 
 /* ---- JSON helpers (image.c), for yajl trees ----------------------------- */
-yajl_val hb_json_get (yajl_val obj, const char *key);          /* NULL if absent / obj not an object */
-const char *hb_json_get_str (yajl_val obj, const char *key);   /* NULL unless a string */
+yajl_val hb_json_get (yajl_val obj, const char *key);        /* NULL if absent / obj not an object */
+const char *hb_json_get_str (yajl_val obj, const char *key); /* NULL unless a string */
 int64_t hb_json_get_int (yajl_val obj, const char *key, int64_t dflt);
 /* Parse JSON text; error "<what>: invalid JSON: <reason>". */
 int hb_json_parse (const char *text, const char *what, yajl_val *out, husk_error_t *err);

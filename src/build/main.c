@@ -185,7 +185,8 @@ human_size (int64_t n)
 int
 hb_cmd_images (const hb_globals_t *g, int argc, char **argv, husk_error_t *err)
 {
-  static const struct option opts[] = { { "format", required_argument, 0, 'f' }, { "quiet", no_argument, 0, 'q' }, { 0 } };
+  static const struct option opts[]
+      = { { "format", required_argument, 0, 'f' }, { "quiet", no_argument, 0, 'q' }, { 0 } };
   hb_autostore hb_store_t *s = NULL;
   hb_store_entry_t *e = NULL;
   size_t n = 0, i, j;
@@ -431,7 +432,7 @@ int
 main (int argc, char **argv)
 {
   static const struct option opts[] = {
-    { "store", required_argument, 0, 's' }, { "debug", no_argument, 0, 'D' }, { "quiet", no_argument, 0, 'q' },
+    { "store", required_argument, 0, 's' }, { "debug", no_argument, 0, 'D' },   { "quiet", no_argument, 0, 'q' },
     { "help", no_argument, 0, 'h' },        { "version", no_argument, 0, 'v' }, { 0 },
   };
   hb_globals_t g = { 0 };

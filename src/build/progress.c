@@ -9,7 +9,7 @@
 
 typedef struct
 {
-  char *label;  /* "Copying blob 0123456789ab" */
+  char *label; /* "Copying blob 0123456789ab" */
   int64_t total, done;
   char *status; /* NULL while running */
 } item_t;
@@ -86,8 +86,9 @@ draw_item (hb_progress_t *p, item_t *it)
       int fill = (int) ((double) it->done / it->total * width);
       if (fill > width)
         fill = width;
-      fprintf (p->out, "\r\033[K%s [%.*s%s%*s] %s / %s\n", it->label, fill, "==============================",
-               fill < width ? ">" : "", fill < width ? width - fill - 1 : 0, "", d, t);
+      fprintf (p->out, "\r\033[K%s [%.*s%s%*s] %s / %s\n", it->label, fill,
+               "==============================", fill < width ? ">" : "", fill < width ? width - fill - 1 : 0, "", d,
+               t);
     }
   else
     fprintf (p->out, "\r\033[K%s %s\n", it->label, d);

@@ -64,8 +64,7 @@ verify_layer (void *arg)
 
   archive_read_support_filter_all (a);
   archive_read_support_format_raw (a);
-  if (archive_read_open_filename (a, v->path, 131072) != ARCHIVE_OK
-      || archive_read_next_header (a, &ae) != ARCHIVE_OK)
+  if (archive_read_open_filename (a, v->path, 131072) != ARCHIVE_OK || archive_read_next_header (a, &ae) != ARCHIVE_OK)
     {
       husk_error_make (&v->err, 0, "layer %s: cannot decompress: %s", v->digest, archive_error_string (a));
       goto out;
@@ -312,9 +311,13 @@ int
 hb_cmd_pull (const hb_globals_t *g, int argc, char **argv, husk_error_t *err)
 {
   static const struct option opts[] = {
-    { "insecure", no_argument, 0, 'k' },     { "tls-verify", required_argument, 0, 'T' },
-    { "creds", required_argument, 0, 'c' },  { "authfile", required_argument, 0, 'a' },
-    { "platform", required_argument, 0, 'p' }, { "quiet", no_argument, 0, 'q' }, { 0 },
+    { "insecure", no_argument, 0, 'k' },
+    { "tls-verify", required_argument, 0, 'T' },
+    { "creds", required_argument, 0, 'c' },
+    { "authfile", required_argument, 0, 'a' },
+    { "platform", required_argument, 0, 'p' },
+    { "quiet", no_argument, 0, 'q' },
+    { 0 },
   };
   hb_pull_opts_t o = { 0 };
   hb_autostore hb_store_t *s = NULL;

@@ -7,8 +7,7 @@
 #include "registry.h"
 
 static int
-push_image (hb_store_t *s, const hb_image_t *img, const hb_ref_t *dst, const hb_registry_opts_t *ro,
-            husk_error_t *err)
+push_image (hb_store_t *s, const hb_image_t *img, const hb_ref_t *dst, const hb_registry_opts_t *ro, husk_error_t *err)
 {
   hb_registry_t *reg = NULL;
   husk_autofree char *manifest = NULL;
@@ -54,7 +53,8 @@ push_image (hb_store_t *s, const hb_image_t *img, const hb_ref_t *dst, const hb_
     {
       hb_progress_line (ro->progress, "Writing manifest to image destination");
       if (hb_registry_put_manifest (reg, dst->repository, dst->digest ? dst->digest : dst->tag, manifest, len,
-                                    img->manifest->media_type, err) < 0)
+                                    img->manifest->media_type, err)
+          < 0)
         ret = husk_error_wrap (err, "put manifest");
     }
   hb_registry_free (reg);

@@ -153,8 +153,8 @@ hb_ref_parse (const char *s, hb_ref_t *ref, husk_error_t *err)
 char *
 hb_ref_string (const hb_ref_t *ref)
 {
-  return xstrdup_printf ("%s/%s%s%s%s%s", ref->registry, ref->repository, ref->tag ? ":" : "",
-                         ref->tag ? ref->tag : "", ref->digest ? "@" : "", ref->digest ? ref->digest : "");
+  return xstrdup_printf ("%s/%s%s%s%s%s", ref->registry, ref->repository, ref->tag ? ":" : "", ref->tag ? ref->tag : "",
+                         ref->digest ? "@" : "", ref->digest ? ref->digest : "");
 }
 
 char *

@@ -12,24 +12,24 @@
 #include "internal.h"
 #include "registry.h"
 
-#define ACCEPT_MANIFESTS                                                                                          \
+#define ACCEPT_MANIFESTS                                                                                               \
   "Accept: " HB_MT_OCI_MANIFEST ", " HB_MT_OCI_INDEX ", " HB_MT_DOCKER_MANIFEST ", " HB_MT_DOCKER_LIST
 #define MAX_MANIFEST (16 << 20)
 #define MAX_ERROR_BODY (64 << 10)
 
 struct hb_registry
 {
-  char *registry;   /* as in the reference ("docker.io") */
-  char *host;       /* where to connect ("registry-1.docker.io") */
-  char *scheme;     /* "http" or "https" */
+  char *registry; /* as in the reference ("docker.io") */
+  char *host;     /* where to connect ("registry-1.docker.io") */
+  char *scheme;   /* "http" or "https" */
   bool insecure;
   bool scheme_probed;
-  char *basic;      /* "user:pass" or NULL */
-  char *auth;       /* "Authorization: ..." header, or NULL */
-  CURL *curl;       /* reused for sequential requests (keeps the connection) */
+  char *basic; /* "user:pass" or NULL */
+  char *auth;  /* "Authorization: ..." header, or NULL */
+  CURL *curl;  /* reused for sequential requests (keeps the connection) */
   hb_progress_t *progress;
   int parallel;
-  int retries;      /* extra attempts for transient failures */
+  int retries; /* extra attempts for transient failures */
 };
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -118,17 +118,28 @@ status_text (long status)
 {
   switch (status)
     {
-    case 400: return "bad request";
-    case 401: return "unauthorized";
-    case 403: return "denied";
-    case 404: return "not found";
-    case 405: return "method not allowed";
-    case 429: return "too many requests";
-    case 500: return "internal server error";
-    case 502: return "bad gateway";
-    case 503: return "service unavailable";
-    case 504: return "gateway timeout";
-    default: return "unexpected HTTP status";
+    case 400:
+      return "bad request";
+    case 401:
+      return "unauthorized";
+    case 403:
+      return "denied";
+    case 404:
+      return "not found";
+    case 405:
+      return "method not allowed";
+    case 429:
+      return "too many requests";
+    case 500:
+      return "internal server error";
+    case 502:
+      return "bad gateway";
+    case 503:
+      return "service unavailable";
+    case 504:
+      return "gateway timeout";
+    default:
+      return "unexpected HTTP status";
     }
 }
 
@@ -158,8 +169,7 @@ status_error (long status, const char *body, husk_error_t *err)
     msg = xstrdup (status_text (status));
   if (status == 401 && strstr (msg, "unauthorized") == NULL && strstr (msg, "authentication") == NULL)
     return husk_error_make (err, 0, "unauthorized: %s (401)", msg);
-  return husk_error_make (err, 0,
-                          "%s (%ld)", msg, status);
+  return husk_error_make (err, 0, "%s (%ld)", msg, status);
 }
 
 static char *
@@ -210,7 +220,8 @@ auth_key_matches (const char *key, const char *registry)
   if (strlen (registry) == n && strncmp (k, registry, n) == 0)
     return true;
   if (strcmp (registry, "docker.io") == 0)
-    return (n == 15 && strncmp (k, "index.docker.io", 15) == 0) || (n == 20 && strncmp (k, "registry-1.docker.io", 20) == 0);
+    return (n == 15 && strncmp (k, "index.docker.io", 15) == 0)
+           || (n == 20 && strncmp (k, "registry-1.docker.io", 20) == 0);
   return false;
 }
 
@@ -392,8 +403,8 @@ header_cb (char *b, size_t sz, size_t nitems, void *ud)
   if (v == NULL)
     return len;
   klen = v - b;
-#define HDR(name, field)                                                                                          \
-  if (klen == strlen (name) && strncasecmp (b, name, klen) == 0)                                                \
+#define HDR(name, field)                                                                                               \
+  if (klen == strlen (name) && strncasecmp (b, name, klen) == 0)                                                       \
     slot = &p->field;
   HDR ("Content-Type", content_type)
   HDR ("Docker-Content-Digest", digest)
@@ -421,16 +432,16 @@ body_cb (char *b, size_t sz, size_t n, void *ud)
 
 typedef struct
 {
-  const char *method;  /* GET, HEAD, PUT, POST */
-  const char *path;    /* "/v2/..." or a full URL */
-  const char *accept;  /* whole "Accept: ..." header line */
+  const char *method; /* GET, HEAD, PUT, POST */
+  const char *path;   /* "/v2/..." or a full URL */
+  const char *accept; /* whole "Accept: ..." header line */
   const char *content_type;
-  const char *body;    /* PUT from memory */
+  const char *body; /* PUT from memory */
   size_t body_len;
-  int fd;              /* PUT from a file (when body == NULL and fd >= 0) */
+  int fd; /* PUT from a file (when body == NULL and fd >= 0) */
   int64_t fd_len;
   int progress_item;
-  size_t limit;        /* response body limit */
+  size_t limit; /* response body limit */
 } req_t;
 
 typedef struct
@@ -496,7 +507,8 @@ setup_common (hb_registry_t *r, CURL *h, const char *url, char *errbuf)
 static int
 conn_error (hb_registry_t *r, CURLcode c, const char *errbuf, husk_error_t *err)
 {
-  return husk_error_make (err, 0, "connection to %s failed: %s", r->host, errbuf && *errbuf ? errbuf : curl_easy_strerror (c));
+  return husk_error_make (err, 0, "connection to %s failed: %s", r->host,
+                          errbuf && *errbuf ? errbuf : curl_easy_strerror (c));
 }
 
 /* Parse `Bearer realm="..",service="..",scope=".."` into its scheme and params. */
@@ -785,8 +797,7 @@ hb_registry_get_manifest (hb_registry_t *r, const char *repo, const char *refere
     mt = hb_manifest_sniff_media_type (p.body.buf, p.body.len);
   if (mt == NULL)
     {
-      int ret = husk_error_make (err, 0, "unsupported manifest media type `%s`",
-                                 p.content_type ? p.content_type : "");
+      int ret = husk_error_make (err, 0, "unsupported manifest media type `%s`", p.content_type ? p.content_type : "");
       resp_clear (&p);
       return ret;
     }
@@ -1044,8 +1055,8 @@ hb_registry_fetch_blobs (hb_registry_t *r, const char *repo, hb_blob_fetch_t *jo
       xs[i].r = r;
       xs[i].job = &jobs[i];
       xs[i].url = xstrdup_printf ("%s://%s/v2/%s/blobs/%s", r->scheme, r->host, repo, jobs[i].digest);
-      xs[i].item = hb_progress_add (r->progress, jobs[i].verb ? jobs[i].verb : "Copying blob", jobs[i].digest,
-                                    jobs[i].size);
+      xs[i].item
+          = hb_progress_add (r->progress, jobs[i].verb ? jobs[i].verb : "Copying blob", jobs[i].digest, jobs[i].size);
     }
   curl_multi_setopt (multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long) r->parallel);
 

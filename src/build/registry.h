@@ -44,7 +44,7 @@ typedef struct
                            ~/.config/containers/auth.json, $DOCKER_CONFIG/config.json,
                            ~/.docker/config.json */
   hb_progress_t *progress;
-  int parallel;         /* concurrent blob transfers, 0 = default (6) */
+  int parallel; /* concurrent blob transfers, 0 = default (6) */
 } hb_registry_opts_t;
 
 /* A client for ref's registry (loopback registries use plain HTTP). */

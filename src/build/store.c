@@ -181,8 +181,7 @@ hb_store_put_file_verified (hb_store_t *s, const char *tmp_path, const char *dig
 }
 
 int
-hb_store_put_file (hb_store_t *s, const char *tmp_path, const char *expect_digest, char **digest_out,
-                   husk_error_t *err)
+hb_store_put_file (hb_store_t *s, const char *tmp_path, const char *expect_digest, char **digest_out, husk_error_t *err)
 {
   husk_autofree char *digest = NULL;
   if (hb_sha256_file (tmp_path, &digest, NULL, err) < 0)

@@ -94,10 +94,10 @@ int hb_store_read_blob (hb_store_t *s, const char *digest, char **data, size_t *
 
 typedef struct
 {
-  char *ref;          /* normalised ref name, NULL when untagged */
-  char *digest;       /* manifest digest */
-  char *media_type;   /* manifest media type */
-  int64_t size;       /* manifest size */
+  char *ref;        /* normalised ref name, NULL when untagged */
+  char *digest;     /* manifest digest */
+  char *media_type; /* manifest media type */
+  int64_t size;     /* manifest size */
 } hb_store_entry_t;
 
 /* Every manifest descriptor of index.json, in file order. */
