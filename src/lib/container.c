@@ -261,6 +261,30 @@ create_rollback (husk_create_ctx_t *cc)
     husk_rm_rf (cc->c.dir, NULL);
 }
 
+/* Rootless (--rootless=true, or auto and not root) and the cgroup could not
+ * be made for lack of permission (no delegation): go on without one, with
+ * a warning, as runc does, unless the spec asks for resource limits that
+ * need it.  Returns true when the error was consumed. */
+static bool
+rootless_without_cgroup (husk_context_t *ctx, const husk_spec_t *spec, husk_error_t *err)
+{
+  const husk_resources_t *r = spec->linux_ ? spec->linux_->resources : NULL;
+  bool rootless = ctx->rootless == 1 || (ctx->rootless == -1 && geteuid () != 0);
+  int e = err && *err ? (*err)->status : 0;
+  if (!rootless || (e != EACCES && e != EPERM && e != EROFS))
+    return false;
+  if (r
+      && (r->memory || r->cpu || r->has_pids_limit || r->block_io || r->hugepage_limits_len || r->has_net_class_id
+          || r->net_priorities_len || r->rdma_len || r->unified_len))
+    {
+      husk_error_wrap (err, "rootless: linux.resources sets limits but the cgroup cannot be created");
+      return false;
+    }
+  husk_log_warning ("rootless: running without a cgroup (%s)", (*err)->msg);
+  husk_error_release (err);
+  return true;
+}
+
 int
 husk_create_internal (husk_context_t *ctx, const char *id, const husk_create_opts_t *opts, bool foreground,
                       husk_create_ctx_t *cc, husk_error_t *err)
@@ -320,11 +344,12 @@ husk_create_internal (husk_context_t *ctx, const char *id, const husk_create_opt
       < 0)
     {
       cc->cgroup = NULL;
-      goto fail;
+      if (!rootless_without_cgroup (ctx, cc->spec, err))
+        goto fail;
     }
-  if (cc->spec->linux_)
+  if (cc->cgroup && cc->spec->linux_)
     husk_cgroup_set_spec_devices (cc->cgroup, cc->spec->linux_->devices, cc->spec->linux_->devices_len);
-  if (cc->spec->linux_ && cc->spec->linux_->resources
+  if (cc->cgroup && cc->spec->linux_ && cc->spec->linux_->resources
       && husk_cgroup_apply (cc->cgroup, cc->spec->linux_->resources, false, err) < 0)
     goto fail;
   exec_listen = exec_sock_listen (cc->c.dirfd, err);
@@ -379,7 +404,9 @@ husk_create_internal (husk_context_t *ctx, const char *id, const husk_create_opt
     /* The cgroup namespace is made by the init once it is in its cgroups
      * (v1 ones are joined after the clone), so its root is the container's
      * cgroup, as with runc. */
-    pid_t pid = two_stage ? fork () : clone_init (flags & ~CLONE_NEWCGROUP, husk_cgroup_unified_fd (cc->cgroup));
+    pid_t pid = two_stage
+                    ? fork ()
+                    : clone_init (flags & ~CLONE_NEWCGROUP, cc->cgroup ? husk_cgroup_unified_fd (cc->cgroup) : -1);
     if (pid < 0)
       {
         husk_error_make (err, errno, "cannot clone the container init");
@@ -405,7 +432,7 @@ husk_create_internal (husk_context_t *ctx, const char *id, const husk_create_opt
       }
   }
 
-  if (husk_cgroup_enter (cc->cgroup, two_stage ? cc->stage1 : cc->pid, err) < 0)
+  if (cc->cgroup && husk_cgroup_enter (cc->cgroup, two_stage ? cc->stage1 : cc->pid, err) < 0)
     goto fail;
   if (two_stage)
     {
@@ -444,7 +471,7 @@ husk_create_internal (husk_context_t *ctx, const char *id, const husk_create_opt
 
   if (husk_proc_start_time (cc->pid, &cc->c.state.start_time, err) < 0)
     goto fail;
-  cc->c.state.cgroup = husk_cgroup_save (cc->cgroup);
+  cc->c.state.cgroup = cc->cgroup ? husk_cgroup_save (cc->cgroup) : NULL;
   if (husk_state_write (&cc->c, err) < 0)
     goto fail;
   if (opts->pid_file && write_pid_file (opts->pid_file, cc->pid, err) < 0)
