@@ -36,6 +36,7 @@ typedef struct
   pid_t init;
   int pidfd;
   int ns_flags;   /* namespaces to join in the child */
+  bool in_userns; /* the container has its own user namespace */
   int root_fd;    /* /proc/<init>/root, O_PATH */
   int sync_fd;    /* child end: errors, then CLOEXEC close on exec */
   int console_fd;
@@ -110,7 +111,7 @@ exec_child (exec_child_t *c)
       child_fail (c, &err);
     }
   close (c->root_fd);
-  if (c->ns_flags & CLONE_NEWUSER && (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0))
+  if (c->in_userns && (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0))
     {
       husk_error_make (&err, errno, "cannot become root in the user namespace");
       child_fail (c, &err);
@@ -427,13 +428,21 @@ husk_container_exec (husk_context_t *ctx, const char *id, const husk_exec_opts_t
     }
   ch.sync_fd = sp[1];
 
-  /* pid and time namespaces apply to children: join them here, then fork. */
-  if (ch.ns_flags & (CLONE_NEWPID | CLONE_NEWTIME))
-    if (setns (ch.pidfd, ch.ns_flags & (CLONE_NEWPID | CLONE_NEWTIME)) < 0)
+  /* pid and time namespaces apply to children: join them here, then fork.
+   * An unprivileged caller has no right over them outside the container's
+   * user namespace: it joins that first, in the same call (rootless). */
+  ch.in_userns = (ch.ns_flags & CLONE_NEWUSER) != 0;
+  {
+    int here = ch.ns_flags & (CLONE_NEWPID | CLONE_NEWTIME);
+    if (here && ch.in_userns && geteuid () != 0)
+      here |= CLONE_NEWUSER;
+    if (here && setns (ch.pidfd, here) < 0)
       {
         husk_error_make (err, errno, "cannot join the pid namespace of the container");
         goto out;
       }
+    ch.ns_flags &= ~(here & CLONE_NEWUSER);
+  }
   if (!o->detach)
     {
       sigset_t all;
