@@ -727,6 +727,7 @@ request (hb_registry_t *r, const req_t *q, resp_t *p, husk_error_t *err)
               continue;
             }
           husk_error_move (err, &e);
+          resp_clear (p);
           return -1;
         }
       r->scheme_probed = true;
@@ -734,11 +735,17 @@ request (hb_registry_t *r, const req_t *q, resp_t *p, husk_error_t *err)
         {
           auth_done = true;
           if (authenticate (r, p->www_auth, p->body.buf, err) < 0)
-            return -1;
+            {
+              resp_clear (p);
+              return -1;
+            }
           continue;
         }
       if (p->status == 401 && r->basic)
-        return rejected_error (r, err);
+        {
+          resp_clear (p);
+          return rejected_error (r, err);
+        }
       if (status_transient (p->status) && attempt < r->retries)
         {
           sleep_s (backoff (attempt++));
