@@ -24,6 +24,9 @@ PACKAGES=(
   libyajl-dev libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev   # libhusk
   libcriterion-dev                                          # unit tests
   busybox-static jq iproute2 procps util-linux              # integration tests: rootfs, JSON, ip, ps, mount/unshare
+  libcurl4-openssl-dev libarchive-dev libssl-dev            # husk-build
+  docker-registry skopeo umoci apache2-utils socat curl     # husk-build tests: a real registry, image tools
+  runc zstd libarchive-tools python3                        # husk-build tests: runc runs bundles too, zstd layers
 )
 
 cd "$(dirname "$0")/.." || exit 1
