@@ -27,6 +27,7 @@ PACKAGES=(
   libcurl4-openssl-dev libarchive-dev libssl-dev            # husk-build
   docker-registry skopeo umoci apache2-utils socat curl     # husk-build tests: a real registry, image tools
   runc zstd libarchive-tools python3                        # husk-build tests: runc runs bundles too, zstd layers
+  containerd podman conmon uidmap passwd                    # engine tests: ctr/shim, podman/conmon, rootless
 )
 
 cd "$(dirname "$0")/.." || exit 1
