@@ -19,7 +19,7 @@
 set -u
 BUILD=${1:?usage: v2-tests.sh BUILDDIR SRCDIR}
 SRC=${2:?usage: v2-tests.sh BUILDDIR SRCDIR}
-FILES=${HUSK_V2_TESTS:-resources cgroups lifecycle cli}
+FILES=${HUSK_V2_TESTS:-resources cgroups lifecycle}
 export HUSK=$BUILD/husk HUSK_TEST_INIT=$BUILD/tests/husk-test-init CONSOLE_RECV=$BUILD/tests/console-recv
 export HUSK_SRC=$SRC
 TMP=$(mktemp -d /tmp/v2-tests.XXXXXX)
