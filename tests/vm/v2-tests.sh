@@ -6,7 +6,8 @@
 # a file that exits non-zero without a failing test, or whose plan does not
 # match, adds a failure of its own.  The plan comes last.  Exit 1 on failure.
 #
-# env: HUSK_V2_TESTS      integration files (default: resources cgroups lifecycle cli)
+# env: HUSK_V2_TESTS      integration files (default: resources cgroups lifecycle;
+#                         add cli for the pause/ps/kill spellings: +3 to +9 min)
 #      HUSK_V2_RTT        a prebuilt runtime-tools suite (validation/*.t, runtimetest,
 #                         rootfs-amd64.tar.gz) to run in the same boot:
 #      HUSK_V2_RTT_TESTS  its files that must pass, one TAP line each (default: none)
