@@ -28,6 +28,7 @@ PACKAGES=(
   docker-registry skopeo umoci apache2-utils socat curl     # husk-build tests: a real registry, image tools
   runc zstd libarchive-tools python3                        # husk-build tests: runc runs bundles too, zstd layers
   containerd podman conmon uidmap passwd                    # engine tests: ctr/shim, podman/conmon, rootless
+  qemu-system-x86 xz-utils                                  # the cgroup-v2 VM (tests/vm/)
 )
 
 cd "$(dirname "$0")/.." || exit 1

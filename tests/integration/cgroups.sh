@@ -21,7 +21,13 @@ diag "hierarchies: $(echo $hier)"
 
 # cg_line PID CONTROLLER-NAME: the path of that hierarchy in /proc/PID/cgroup
 # ("" for the unified 0:: line)
-cg_line() { awk -F: -v c="$2" '($2 == c) || (c != "" && (index("," $2 ",", "," c ",") > 0)) {print $3; exit}' "/proc/$1/cgroup"; }
+# (on a cgroup2-only host every controller lives in the unified "0::" line)
+cg_unified_only=$([ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] && echo 1)
+cg_line() {
+  local c=$2
+  [ -n "$cg_unified_only" ] && c=""
+  awk -F: -v c="$c" '($2 == c) || (c != "" && (index("," $2 ",", "," c ",") > 0)) {print $3; exit}' "/proc/$1/cgroup"
+}
 # ctrl name of a v1 mount point: the option naming it (cpu, memory, name=systemd)
 v1_name() { basename "$1"; }
 all_dirs_exist() { local d; for d in $hier; do [ -d "$d$1" ] || { diag "missing: $d$1"; return 1; }; done; }
