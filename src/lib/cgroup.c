@@ -560,7 +560,11 @@ static int
 open_unified (husk_cgroup_t *cg)
 {
   husk_cg_hier_t *h = husk_cg_find (cg, NULL);
-  if (h == NULL)
+  /* Only a leaf husk made itself: on some kernels a cgroup that ever saw a
+   * write to cgroup.kill SIGKILLs every later CLONE_INTO_CGROUP child
+   * (the fork compares kill sequence numbers of two different cgroups).
+   * A pre-existing leaf is joined through cgroup.procs instead. */
+  if (h == NULL || h->created == 0)
     return -1;
   if (cg->unified_fd < 0)
     cg->unified_fd = open (h->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -960,8 +964,16 @@ husk_cgroup_kill_all (husk_cgroup_t *cg, int sig, husk_error_t *err)
   husk_autofree pid_t *done = NULL;
   size_t ndone = 0;
 
+  /* cgroup.kill only when something is there to kill: a write leaves a
+   * mark some kernels trip over later (see open_unified). */
   if (sig == SIGKILL && h2 && husk_cg_has_file (h2, "cgroup.kill"))
-    return husk_cg_write (h2, "cgroup.kill", "1", err);
+    {
+      husk_autofree char *events = NULL;
+      husk_autofree char *path = xstrdup_printf ("%s/cgroup.events", h2->dir);
+      if (husk_read_file (path, &events, NULL, NULL) == 0 && strstr (events, "populated 0"))
+        return 0;
+      return husk_cg_write (h2, "cgroup.kill", "1", err);
+    }
 
   /* Signal every process once; for SIGKILL go on while new ones appear
    * (forks racing with us), up to a bound. */
