@@ -201,38 +201,6 @@ hb_resolve_user (int rootfs_fd, const char *user, uid_t *uid, gid_t *gid, gid_t 
 /* ---- config.json ------------------------------------------------------- */
 
 static void
-gen_value (yajl_gen g, yajl_val v)
-{
-  if (v == NULL || YAJL_IS_NULL (v))
-    yajl_gen_null (g);
-  else if (YAJL_IS_STRING (v))
-    husk_json_str (g, v->u.string);
-  else if (YAJL_IS_NUMBER (v))
-    yajl_gen_number (g, v->u.number.r, strlen (v->u.number.r));
-  else if (YAJL_IS_TRUE (v))
-    yajl_gen_bool (g, 1);
-  else if (YAJL_IS_FALSE (v))
-    yajl_gen_bool (g, 0);
-  else if (YAJL_IS_ARRAY (v))
-    {
-      yajl_gen_array_open (g);
-      for (size_t i = 0; i < v->u.array.len; i++)
-        gen_value (g, v->u.array.values[i]);
-      yajl_gen_array_close (g);
-    }
-  else if (YAJL_IS_OBJECT (v))
-    {
-      yajl_gen_map_open (g);
-      for (size_t i = 0; i < v->u.object.len; i++)
-        {
-          husk_json_str (g, v->u.object.keys[i]);
-          gen_value (g, v->u.object.values[i]);
-        }
-      yajl_gen_map_close (g);
-    }
-}
-
-static void
 gen_strv (yajl_gen g, const char *key, char *const *v)
 {
   husk_json_str (g, key);
@@ -319,7 +287,7 @@ gen_process (yajl_gen g, yajl_val dflt, const hb_image_config_t *cfg, const hb_b
           || strcmp (k, "cwd") == 0)
         continue;
       husk_json_str (g, k);
-      gen_value (g, dflt->u.object.values[i]);
+      husk_json_gen_tree (g, dflt->u.object.values[i]);
     }
   yajl_gen_map_close (g);
 }
@@ -341,12 +309,12 @@ gen_linux (yajl_gen g, yajl_val lnx, const hb_bundle_opts_t *o)
               const char *t = hb_json_get_str (v->u.array.values[j], "type");
               if (t && strcmp (t, "network") == 0)
                 continue;
-              gen_value (g, v->u.array.values[j]);
+              husk_json_gen_tree (g, v->u.array.values[j]);
             }
           yajl_gen_array_close (g);
         }
       else
-        gen_value (g, v);
+        husk_json_gen_tree (g, v);
     }
   yajl_gen_map_close (g);
 }
@@ -436,7 +404,7 @@ hb_bundle_config_json (const hb_image_config_t *cfg, const char *rootfs_dir, con
       else if (strcmp (k, "linux") == 0 && YAJL_IS_OBJECT (v))
         gen_linux (g, v, o);
       else
-        gen_value (g, v);
+        husk_json_gen_tree (g, v);
     }
   gen_annotations (g, cfg);
   yajl_gen_map_close (g);

@@ -96,39 +96,6 @@ no_options (int argc, char **argv, int min_args, int max_args, husk_error_t *err
   return argc - nargs;
 }
 
-static void
-gen_tree (yajl_gen g, yajl_val v)
-{
-  size_t i;
-  if (v == NULL || YAJL_IS_NULL (v))
-    yajl_gen_null (g);
-  else if (YAJL_IS_STRING (v))
-    husk_json_str (g, v->u.string);
-  else if (YAJL_IS_NUMBER (v))
-    yajl_gen_number (g, v->u.number.r, strlen (v->u.number.r));
-  else if (YAJL_IS_TRUE (v))
-    yajl_gen_bool (g, 1);
-  else if (YAJL_IS_FALSE (v))
-    yajl_gen_bool (g, 0);
-  else if (YAJL_IS_ARRAY (v))
-    {
-      yajl_gen_array_open (g);
-      for (i = 0; i < v->u.array.len; i++)
-        gen_tree (g, v->u.array.values[i]);
-      yajl_gen_array_close (g);
-    }
-  else if (YAJL_IS_OBJECT (v))
-    {
-      yajl_gen_map_open (g);
-      for (i = 0; i < v->u.object.len; i++)
-        {
-          husk_json_str (g, v->u.object.keys[i]);
-          gen_tree (g, v->u.object.values[i]);
-        }
-      yajl_gen_map_close (g);
-    }
-}
-
 static int
 gen_blob (yajl_gen g, hb_store_t *s, const char *key, const char *digest, husk_error_t *err)
 {
@@ -137,7 +104,7 @@ gen_blob (yajl_gen g, hb_store_t *s, const char *key, const char *digest, husk_e
   if (hb_store_read_blob (s, digest, &json, NULL, err) < 0 || hb_json_parse (json, digest, &v, err) < 0)
     return -1;
   husk_json_str (g, key);
-  gen_tree (g, v);
+  husk_json_gen_tree (g, v);
   yajl_tree_free (v);
   return 0;
 }

@@ -23,6 +23,7 @@ typedef struct
   pid_t pid;
   pid_t stage1;
   bool pid_is_child;
+  int *idmap_fds; /* per spec mount, -1 when not idmapped; NULL when none is */
 } husk_create_ctx_t;
 
 int husk_create_internal (husk_context_t *ctx, const char *id, const husk_create_opts_t *opts, bool foreground,

@@ -43,6 +43,13 @@ husk_create_ctx_clear (husk_create_ctx_t *cc)
   if (cc->console_master >= 0)
     close (cc->console_master);
   husk_seccomp_filter_free (cc->seccomp);
+  if (cc->idmap_fds)
+    {
+      for (size_t i = 0; cc->spec && i < cc->spec->mounts_len; i++)
+        if (cc->idmap_fds[i] >= 0)
+          close (cc->idmap_fds[i]);
+      free (cc->idmap_fds);
+    }
   husk_spec_free (cc->spec);
   husk_strv_free (cc->env);
   free (cc->bundle);
@@ -161,6 +168,41 @@ load_bundle (husk_create_ctx_t *cc, const husk_create_opts_t *opts, husk_error_t
   if (stat (buf, &st) < 0 || !S_ISDIR (st.st_mode))
     return husk_error_make (err, ENOTDIR, "rootfs `%s`", buf);
   cc->rootfs = xstrdup (buf);
+  return 0;
+}
+
+/* idmap/ridmap mounts are made here, on the host side, as detached trees
+ * the init attaches: idmapping needs privilege over the source
+ * filesystem's user namespace (the host's), which the container lacks. */
+static int
+prepare_idmap_fds (husk_create_ctx_t *cc, husk_error_t *err)
+{
+  for (size_t i = 0; i < cc->spec->mounts_len; i++)
+    {
+      const husk_mount_t *m = &cc->spec->mounts[i];
+      husk_mount_opts_t o;
+      husk_autofree char *source = NULL;
+      bool idmap, recursive;
+      if (m->options_len == 0 || m->uid_mappings_len == 0)
+        continue;
+      if (husk_mount_opts_parse (m->options, m->options_len, &o, err) < 0)
+        return husk_error_wrap (err, "mounts[%zu].options", i);
+      idmap = o.idmap || o.ridmap;
+      recursive = o.rbind || o.ridmap;
+      husk_mount_opts_free (&o);
+      if (!idmap || m->source == NULL)
+        continue;
+      if (cc->idmap_fds == NULL)
+        {
+          cc->idmap_fds = xmalloc (sizeof (int) * cc->spec->mounts_len);
+          for (size_t k = 0; k < cc->spec->mounts_len; k++)
+            cc->idmap_fds[k] = -1;
+        }
+      source = m->source[0] == '/' ? xstrdup (m->source) : xstrdup_printf ("%s/%s", cc->bundle, m->source);
+      cc->idmap_fds[i] = husk_idmap_tree_fd (m, source, recursive, err);
+      if (cc->idmap_fds[i] < 0)
+        return husk_error_wrap (err, "mounts[%zu]", i);
+    }
   return 0;
 }
 
@@ -373,6 +415,8 @@ husk_create_internal (husk_context_t *ctx, const char *id, const husk_create_opt
       if (cc->console_fd < 0)
         goto fail;
     }
+  if (prepare_idmap_fds (cc, err) < 0)
+    goto fail;
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
     {
       husk_error_make (err, errno, "cannot create the sync socketpair");
@@ -389,6 +433,7 @@ husk_create_internal (husk_context_t *ctx, const char *id, const husk_create_opt
   a.exec_listen_fd = exec_listen;
   a.console_fd = cc->console_fd;
   a.state_dirfd = cc->c.dirfd;
+  a.idmap_fds = cc->idmap_fds;
   a.seccomp = cc->seccomp;
   a.no_pivot = opts->no_pivot;
   a.no_new_keyring = opts->no_new_keyring;

@@ -244,6 +244,7 @@ husk_init_main (husk_init_args_t *a)
     .spec = spec, .rootfs = a->rootfs, .bundle = a->bundle, .no_pivot = a->no_pivot, .in_userns = a->userns,
     .new_netns = (a->new_flags & CLONE_NEWNET) != 0, .new_pidns = (a->new_flags & CLONE_NEWPID) != 0,
     .new_cgroupns = (a->new_flags & CLONE_NEWCGROUP) != 0, .host_mountns = !mountns,
+    .idmap_fds = a->idmap_fds,
   };
   /* Without a mount namespace the mounts land in the caller's table, as
    * with runc; delete unmounts them again (state.host_mounts). */

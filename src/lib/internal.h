@@ -129,6 +129,9 @@ void husk_json_kv_str (yajl_gen g, const char *k, const char *v);
 void husk_json_kv_int (yajl_gen g, const char *k, long long v);
 void husk_json_kv_bool (yajl_gen g, const char *k, bool v);
 char *husk_json_gen_finish (yajl_gen g); /* frees g, returns allocated text */
+/* Re-emit a parsed yajl tree (numbers keep their raw text). */
+struct yajl_val_s;
+void husk_json_gen_tree (yajl_gen g, const struct yajl_val_s *v);
 
 
 /* ---- init.c: the container init (child side of the handshake) ---------- */
@@ -144,6 +147,7 @@ typedef struct
   int exec_listen_fd;         /* exec.sock, listening; start connects */
   int console_fd;             /* connected console socket (or socketpair end), -1 */
   int state_dirfd;            /* the locked state dir: closed at once in the child */
+  const int *idmap_fds;       /* per mount: idmapped mount user namespace fd, -1 none (may be NULL) */
   struct husk_seccomp_filter_s *seccomp;
   bool no_pivot;
   bool no_new_keyring;

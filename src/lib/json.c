@@ -1,6 +1,7 @@
 /* husk: small yajl_gen helpers for the JSON husk prints. */
 #include <stdlib.h>
 #include <string.h>
+#include <yajl/yajl_tree.h>
 #include "internal.h"
 
 yajl_gen
@@ -61,4 +62,36 @@ husk_json_gen_finish (yajl_gen g)
   while (len > 0 && out[len - 1] == '\n')
     out[--len] = '\0';
   return out;
+}
+
+void
+husk_json_gen_tree (yajl_gen g, const struct yajl_val_s *v)
+{
+  if (v == NULL || YAJL_IS_NULL (v))
+    yajl_gen_null (g);
+  else if (YAJL_IS_STRING (v))
+    husk_json_str (g, v->u.string);
+  else if (YAJL_IS_NUMBER (v))
+    yajl_gen_number (g, v->u.number.r, strlen (v->u.number.r)); /* the raw text: uint64 stays exact */
+  else if (YAJL_IS_TRUE (v))
+    yajl_gen_bool (g, 1);
+  else if (YAJL_IS_FALSE (v))
+    yajl_gen_bool (g, 0);
+  else if (YAJL_IS_ARRAY (v))
+    {
+      yajl_gen_array_open (g);
+      for (size_t i = 0; i < v->u.array.len; i++)
+        husk_json_gen_tree (g, v->u.array.values[i]);
+      yajl_gen_array_close (g);
+    }
+  else if (YAJL_IS_OBJECT (v))
+    {
+      yajl_gen_map_open (g);
+      for (size_t i = 0; i < v->u.object.len; i++)
+        {
+          husk_json_str (g, v->u.object.keys[i]);
+          husk_json_gen_tree (g, v->u.object.values[i]);
+        }
+      yajl_gen_map_close (g);
+    }
 }

@@ -498,8 +498,8 @@ write_idmap (pid_t pid, const char *file, const husk_idmap_t *m, size_t n, husk_
  * child names itself by its pid in the procfs we see (readlink /proc/self):
  * clone()'s return value is a pid in our own, possibly new, pid namespace,
  * which is not the one /proc was mounted for before pivot. */
-static int
-idmap_userns_fd (const husk_mount_t *m, husk_error_t *err)
+int
+husk_idmap_userns_fd (const husk_mount_t *m, husk_error_t *err)
 {
   int go[2], back[2];
   pid_t pid;
@@ -571,33 +571,50 @@ idmap_userns_fd (const husk_mount_t *m, husk_error_t *err)
   return steal_fd (&fd);
 }
 
-/* Bind (clone) source with an id mapping and attach it on target_fd. */
-static int
-mount_idmapped (const husk_mount_t *m, const husk_mount_opts_t *o, const char *source, int target_fd,
-                husk_error_t *err)
+/* A detached copy of source with the mount's id mapping.  Made by the
+ * runtime in the host's user namespace: idmapping needs privilege over the
+ * source filesystem's user namespace, which the container's lacks. */
+int
+husk_idmap_tree_fd (const husk_mount_t *m, const char *source, bool recursive, husk_error_t *err)
 {
   husk_autoclose int tree = -1, userns = -1;
   struct mount_attr attr = { 0 };
-  unsigned int flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC;
+  unsigned int flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
 
   if (m->uid_mappings_len == 0 || m->gid_mappings_len == 0)
     return husk_error_make (err, EINVAL, "idmapped mount `%s` needs uidMappings and gidMappings",
                             m->destination);
-  if (o->rbind || o->ridmap)
-    flags |= AT_RECURSIVE;
   tree = (int) syscall (SYS_open_tree, AT_FDCWD, source, flags);
   if (tree < 0)
     return husk_error_make (err, errno, "cannot clone `%s` for the idmapped mount `%s`", source,
                             m->destination);
-  userns = idmap_userns_fd (m, err);
+  userns = husk_idmap_userns_fd (m, err);
   if (userns < 0)
     return -1;
   attr.attr_set = MOUNT_ATTR_IDMAP;
   attr.userns_fd = (uint64_t) userns;
-  if (syscall (SYS_mount_setattr, tree, "", AT_EMPTY_PATH | (o->ridmap ? AT_RECURSIVE : 0), &attr,
-               sizeof attr)
-      < 0)
+  if (syscall (SYS_mount_setattr, tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof attr) < 0)
     return husk_error_make (err, errno, "cannot idmap the mount `%s`", m->destination);
+  return steal_fd (&tree);
+}
+
+/* Attach the idmapped copy of source on target_fd (made by the runtime when
+ * it could, else here). */
+static int
+mount_idmapped (const husk_rootfs_ctx_t *ctx, const husk_mount_t *m, const husk_mount_opts_t *o,
+                const char *source, int target_fd, husk_error_t *err)
+{
+  size_t idx = (size_t) (m - ctx->spec->mounts);
+  husk_autoclose int tree = -1;
+
+  if (ctx->idmap_fds && ctx->idmap_fds[idx] >= 0)
+    {
+      tree = fcntl (ctx->idmap_fds[idx], F_DUPFD_CLOEXEC, 0);
+      if (tree < 0)
+        return husk_error_make (err, errno, "idmapped mount `%s`", m->destination);
+    }
+  else if ((tree = husk_idmap_tree_fd (m, source, o->rbind || o->ridmap, err)) < 0)
+    return -1;
   if (syscall (SYS_move_mount, tree, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
       < 0)
     return husk_error_make (err, errno, "cannot mount `%s` on `%s`", source, m->destination);
@@ -832,7 +849,7 @@ mount_one (const husk_rootfs_ctx_t *ctx, int root_fd, const husk_mount_t *m, hus
     {
       if (!bind)
         return husk_error_make (err, EINVAL, "cannot mount `%s` on `%s`: idmap needs a bind mount", source, dest);
-      if (mount_idmapped (m, &o, source, target, err) < 0)
+      if (mount_idmapped (ctx, m, &o, source, target, err) < 0)
         return -1;
       bound = true;
     }

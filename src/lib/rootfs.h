@@ -33,7 +33,14 @@ typedef struct
   bool new_pidns;      /* false with no new pid ns: proc still mounted (fresh proc) */
   bool new_cgroupns;
   bool host_mountns;   /* no mount namespace: mount in the caller's, chroot, no propagation changes */
+  const int *idmap_fds; /* per spec mount: a detached idmapped tree (open_tree fd) for idmap/ridmap, -1 none; may be NULL */
 } husk_rootfs_ctx_t;
+
+/* A user namespace with the mount's uidMappings/gidMappings. */
+int husk_idmap_userns_fd (const husk_mount_t *m, husk_error_t *err);
+/* A detached, idmapped copy of source (open_tree + mount_setattr), made by
+ * the runtime in the host's user namespace before the clone. */
+int husk_idmap_tree_fd (const husk_mount_t *m, const char *source, bool recursive, husk_error_t *err);
 
 int husk_rootfs_prepare (const husk_rootfs_ctx_t *ctx, husk_error_t *err);
 int husk_rootfs_pivot (const husk_rootfs_ctx_t *ctx, husk_error_t *err);

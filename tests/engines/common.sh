@@ -84,15 +84,3 @@ in_pty() {
   printf '%s' "$o" | tr -d '\r\000'
   return $rc
 }
-
-# todo_like NAME REASON REGEX ACTUAL: a known husk bug, reported as TAP TODO
-# (counted as skipped, not failed) until it is fixed
-todo_like() {
-  _n=$((_n + 1))
-  if printf '%s' "$4" | grep -Eq -- "$3"; then
-    echo "ok $_n - $1 # TODO $2"
-  else
-    echo "not ok $_n - $1 # TODO $2"
-    diag "expected to match: $3" "actual: [$4]"
-  fi
-}

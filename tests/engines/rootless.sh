@@ -206,9 +206,8 @@ else
     | .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
   chown -R 100000:100000 "$T/uns/rootfs"
   run_container uns
-  bug="husk bug: the idmap user namespace is made inside the container's (mounts.c idmap_userns_fd)"
-  todo_like "idmap in a user namespace: host 0:0 files are the container's root" "$bug" '/mnt/f0 0:0' "$out"
-  todo_like "idmap in a user namespace: host 5:6 is 5:6 inside" "$bug" '/mnt/f5 5:6' "$out"
+  like "idmap in a user namespace: host 0:0 files are the container's root" '/mnt/f0 0:0' "$out"
+  like "idmap in a user namespace: host 5:6 is 5:6 inside" '/mnt/f5 5:6' "$out"
 
   make_bundle idbad true
   edit_config idbad '.mounts += [{destination: "/mnt", type: "bind", source: $s, options: ["rbind", "idmap"]}]' \
