@@ -182,13 +182,14 @@ prepare_idmap_fds (husk_create_ctx_t *cc, husk_error_t *err)
       const husk_mount_t *m = &cc->spec->mounts[i];
       husk_mount_opts_t o;
       husk_autofree char *source = NULL;
-      bool idmap, recursive;
+      bool idmap, rbind, ridmap;
       if (m->options_len == 0 || m->uid_mappings_len == 0)
         continue;
       if (husk_mount_opts_parse (m->options, m->options_len, &o, err) < 0)
         return husk_error_wrap (err, "mounts[%zu].options", i);
       idmap = o.idmap || o.ridmap;
-      recursive = o.rbind || o.ridmap;
+      rbind = o.rbind;
+      ridmap = o.ridmap;
       husk_mount_opts_free (&o);
       if (!idmap || m->source == NULL)
         continue;
@@ -199,7 +200,7 @@ prepare_idmap_fds (husk_create_ctx_t *cc, husk_error_t *err)
             cc->idmap_fds[k] = -1;
         }
       source = m->source[0] == '/' ? xstrdup (m->source) : xstrdup_printf ("%s/%s", cc->bundle, m->source);
-      cc->idmap_fds[i] = husk_idmap_tree_fd (m, source, recursive, err);
+      cc->idmap_fds[i] = husk_idmap_tree_fd (m, source, rbind, ridmap, err);
       if (cc->idmap_fds[i] < 0)
         return husk_error_wrap (err, "mounts[%zu]", i);
     }

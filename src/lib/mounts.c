@@ -575,11 +575,11 @@ husk_idmap_userns_fd (const husk_mount_t *m, husk_error_t *err)
  * runtime in the host's user namespace: idmapping needs privilege over the
  * source filesystem's user namespace, which the container's lacks. */
 int
-husk_idmap_tree_fd (const husk_mount_t *m, const char *source, bool recursive, husk_error_t *err)
+husk_idmap_tree_fd (const husk_mount_t *m, const char *source, bool rbind, bool ridmap, husk_error_t *err)
 {
   husk_autoclose int tree = -1, userns = -1;
   struct mount_attr attr = { 0 };
-  unsigned int flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
+  unsigned int flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (rbind || ridmap ? AT_RECURSIVE : 0);
 
   if (m->uid_mappings_len == 0 || m->gid_mappings_len == 0)
     return husk_error_make (err, EINVAL, "idmapped mount `%s` needs uidMappings and gidMappings",
@@ -593,7 +593,8 @@ husk_idmap_tree_fd (const husk_mount_t *m, const char *source, bool recursive, h
     return -1;
   attr.attr_set = MOUNT_ATTR_IDMAP;
   attr.userns_fd = (uint64_t) userns;
-  if (syscall (SYS_mount_setattr, tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof attr) < 0)
+  /* idmap maps the top mount only; ridmap the submounts too */
+  if (syscall (SYS_mount_setattr, tree, "", AT_EMPTY_PATH | (ridmap ? AT_RECURSIVE : 0), &attr, sizeof attr) < 0)
     return husk_error_make (err, errno, "cannot idmap the mount `%s`", m->destination);
   return steal_fd (&tree);
 }
@@ -613,7 +614,7 @@ mount_idmapped (const husk_rootfs_ctx_t *ctx, const husk_mount_t *m, const husk_
       if (tree < 0)
         return husk_error_make (err, errno, "idmapped mount `%s`", m->destination);
     }
-  else if ((tree = husk_idmap_tree_fd (m, source, o->rbind || o->ridmap, err)) < 0)
+  else if ((tree = husk_idmap_tree_fd (m, source, o->rbind, o->ridmap, err)) < 0)
     return -1;
   if (syscall (SYS_move_mount, tree, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
       < 0)

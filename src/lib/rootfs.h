@@ -40,7 +40,7 @@ typedef struct
 int husk_idmap_userns_fd (const husk_mount_t *m, husk_error_t *err);
 /* A detached, idmapped copy of source (open_tree + mount_setattr), made by
  * the runtime in the host's user namespace before the clone. */
-int husk_idmap_tree_fd (const husk_mount_t *m, const char *source, bool recursive, husk_error_t *err);
+int husk_idmap_tree_fd (const husk_mount_t *m, const char *source, bool rbind, bool ridmap, husk_error_t *err);
 
 int husk_rootfs_prepare (const husk_rootfs_ctx_t *ctx, husk_error_t *err);
 int husk_rootfs_pivot (const husk_rootfs_ctx_t *ctx, husk_error_t *err);
