@@ -15,7 +15,13 @@ build=${1:?usage: run-v2-suite.sh BUILDDIR}
 build=$(realpath -e "$build") || exit 2
 [ -x "$build/husk" ] || { echo "run-v2-suite.sh: $build/husk is not built" >&2; exit 2; }
 
-args=(--share "$build" --cwd /)
+# The guest sees the host's root, but with fresh /tmp and /run: share the
+# build dir, and the source tree too (a clone may live under /tmp).
+if [[ "$build/" == "$src/"* ]]; then
+  args=(--share "$src" --cwd /)
+else
+  args=(--share "$build" --share "$src" --cwd /)
+fi
 envs=()
 for v in HUSK_V2_TESTS HUSK_V2_RTT HUSK_V2_RTT_TESTS HUSK_V2_RTT_INFO; do
   [ -n "${!v:-}" ] && envs+=(--env "$v=${!v}")
