@@ -137,6 +137,8 @@ bold "== 5. husk-build: build an image from a config.txt and run it"
 HB=$BUILD/src/build/husk-build
 STORE=$T/store
 hb() { HUSK=$HUSK "$HB" --store "$STORE" "$@"; }
+# showhb ARGS...: print it as `husk-build ARGS` (the store flag left out), then run it
+showhb() { printf '$ husk-build %s\n' "$*"; hb "$@"; }
 CTX=$T/context
 mkdir -p "$CTX/rootfs"
 cp -a "$BUNDLE/rootfs/." "$CTX/rootfs/"
@@ -152,13 +154,13 @@ EXPOSE 8080
 CMD ["sh", "-c", "echo \"$GREETING\"; cat /srv/built.txt; echo \"cwd: $(pwd), hostname: $(hostname)\""]
 EOF
 printf '$ cat config.txt\n'; sed 's/^/  /' "$CTX/config.txt"
-show hb build -f "$CTX/config.txt" -t demo/hello:1 "$CTX"
+showhb build -f "$CTX/config.txt" -t demo/hello:1 "$CTX"
 bold "-- an unchanged rebuild comes from the cache"
 printf '$ husk-build build -f config.txt -t demo/hello:1 .   (again)\n'
 n=$(hb build -f "$CTX/config.txt" -t demo/hello:1 "$CTX" 2>&1 | grep -c 'Using cache' || true)
 echo "  $n of 6 steps came from the layer cache, nothing ran"
-show hb images
-show hb bundle demo/hello:1 "$T/hello-bundle"
+showhb images
+showhb bundle demo/hello:1 "$T/hello-bundle"
 printf '$ jq -c .process.args,.process.cwd config.json\n'
 jq -c '.process.args, .process.cwd' "$T/hello-bundle/config.json"
 jq --arg cg "$CG/hello" '.linux.cgroupsPath = $cg' "$T/hello-bundle/config.json" >"$T/hello-bundle/c.json"
