@@ -62,6 +62,10 @@ int husk_write_file_at (int dirfd, const char *path, const void *data, size_t le
 /* Write atomically: a temp file in the same directory, fsync-free, then rename. */
 int husk_write_file_atomic (const char *path, const void *data, size_t len, mode_t mode, husk_error_t *err);
 
+/* --pid-file: the pid as digits, no newline, written atomically; a relative
+ * path is made absolute first (what callers such as containerd read). */
+int husk_write_pid_file (const char *path, pid_t pid, husk_error_t *err);
+
 /* write()/read() that loop over EINTR and short counts. */
 ssize_t husk_write_all (int fd, const void *buf, size_t len);
 ssize_t husk_read_all (int fd, void *buf, size_t len);
@@ -75,7 +79,7 @@ int husk_rm_rf (const char *path, husk_error_t *err);
 int husk_parse_u64 (const char *s, uint64_t *out);
 int husk_parse_i64 (const char *s, int64_t *out);
 
-/* Close every fd >= from, except those in keep[] (keep may be NULL). */
+/* Close every fd >= from. */
 int husk_close_fds_from (int from, husk_error_t *err);
 /* Mark every fd >= from close-on-exec. */
 int husk_cloexec_fds_from (int from, husk_error_t *err);

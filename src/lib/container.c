@@ -110,25 +110,6 @@ build_env (const husk_process_t *p, int *listen_fds)
 }
 
 static int
-write_pid_file (const char *path, pid_t pid, husk_error_t *err)
-{
-  char buf[32];
-  char abs[PATH_MAX];
-  int n = snprintf (buf, sizeof buf, "%d", (int) pid);
-  if (path[0] != '/')
-    {
-      if (getcwd (abs, sizeof abs) == NULL)
-        return husk_error_make (err, errno, "cannot get the current directory");
-      if (strlen (abs) + strlen (path) + 2 > sizeof abs)
-        return husk_error_make (err, ENAMETOOLONG, "pid file `%s`", path);
-      strcat (abs, "/");
-      strcat (abs, path);
-      path = abs;
-    }
-  return husk_write_file_atomic (path, buf, (size_t) n, 0644, err);
-}
-
-static int
 load_bundle (husk_create_ctx_t *cc, const husk_create_opts_t *opts, husk_error_t *err)
 {
   char buf[PATH_MAX];
@@ -520,7 +501,7 @@ husk_create_internal (husk_context_t *ctx, const char *id, const husk_create_opt
   cc->c.state.cgroup = cc->cgroup ? husk_cgroup_save (cc->cgroup) : NULL;
   if (husk_state_write (&cc->c, err) < 0)
     goto fail;
-  if (opts->pid_file && write_pid_file (opts->pid_file, cc->pid, err) < 0)
+  if (opts->pid_file && husk_write_pid_file (opts->pid_file, cc->pid, err) < 0)
     goto fail;
   return 0;
 

@@ -248,21 +248,6 @@ process_from_flags (husk_spec_t *spec, const husk_exec_opts_t *o, husk_error_t *
 }
 
 static int
-write_exec_pid_file (const char *path, pid_t pid, husk_error_t *err)
-{
-  char buf[32];
-  int n = snprintf (buf, sizeof buf, "%d", (int) pid);
-  husk_autofree char *abs = NULL;
-  if (path[0] != '/')
-    {
-      husk_autofree char *cwd = getcwd (NULL, 0);
-      abs = xstrdup_printf ("%s/%s", cwd ? cwd : ".", path);
-      path = abs;
-    }
-  return husk_write_file_atomic (path, buf, (size_t) n, 0644, err);
-}
-
-static int
 wait_exec (pid_t child, int master)
 {
   /* foreground: forward signals, proxy a pty we hold, return the status */
@@ -489,7 +474,7 @@ husk_container_exec (husk_context_t *ctx, const char *id, const husk_exec_opts_t
         goto fail_child;
       }
   }
-  if (o->pid_file && write_exec_pid_file (o->pid_file, child, err) < 0)
+  if (o->pid_file && husk_write_pid_file (o->pid_file, child, err) < 0)
     goto fail_child;
   husk_container_close (&c); /* don't hold the lock while the process runs */
   if (o->detach)

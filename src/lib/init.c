@@ -81,8 +81,6 @@ stage_one (husk_init_args_t *a)
    * If the runtime dies, the sync socket reaches EOF and we fail out. */
 }
 
-static volatile sig_atomic_t got_signal;
-
 static void
 on_signal (int sig)
 {

@@ -281,6 +281,23 @@ husk_write_file_atomic (const char *path, const void *data, size_t len, mode_t m
 }
 
 int
+husk_write_pid_file (const char *path, pid_t pid, husk_error_t *err)
+{
+  char buf[32];
+  int n = snprintf (buf, sizeof buf, "%d", (int) pid);
+  husk_autofree char *abs = NULL;
+  if (path[0] != '/')
+    {
+      husk_autofree char *cwd = getcwd (NULL, 0);
+      if (cwd == NULL)
+        return husk_error_make (err, errno, "pid file `%s`: cannot get the current directory", path);
+      abs = xstrdup_printf ("%s/%s", cwd, path);
+      path = abs;
+    }
+  return husk_write_file_atomic (path, buf, (size_t) n, 0644, err);
+}
+
+int
 husk_mkdir_p (const char *path, mode_t mode, husk_error_t *err)
 {
   husk_autofree char *p = xstrdup (path);
