@@ -31,6 +31,10 @@ int husk_create_internal (husk_context_t *ctx, const char *id, const husk_create
 void husk_create_ctx_clear (husk_create_ctx_t *cc);
 int husk_start_init (husk_container_t *c, husk_error_t *err);
 int husk_run_poststart (husk_container_t *c, const husk_spec_t *spec, husk_error_t *err);
+/* Foreground run/exec: forward signals, proxy the pty master (-1: none),
+ * reap; returns child's status (128+signal), < 0 on error.  The signals
+ * to forward must be blocked by the caller. */
+int husk_foreground_wait (pid_t child, int master, husk_error_t *err);
 /* Wait (pidfd + poll) until pid exits; false on timeout. */
 bool husk_wait_pid_exit (pid_t pid, int timeout_ms);
 /* The "container process state" JSON sent to a seccomp listener. */

@@ -9,13 +9,11 @@
  * closes with no data on success and carries the error text otherwise. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -247,65 +245,6 @@ process_from_flags (husk_spec_t *spec, const husk_exec_opts_t *o, husk_error_t *
   return 0;
 }
 
-static int
-wait_exec (pid_t child, int master)
-{
-  /* foreground: forward signals, proxy a pty we hold, return the status */
-  sigset_t mask;
-  husk_autoclose int sfd = -1;
-  char buf[8192];
-  bool in_open = master >= 0, out_open = master >= 0;
-  sigfillset (&mask);
-  sigprocmask (SIG_BLOCK, &mask, NULL);
-  sfd = signalfd (-1, &mask, SFD_CLOEXEC);
-  for (;;)
-    {
-      struct pollfd pf[3] = {
-        { .fd = sfd, .events = POLLIN },
-        { .fd = in_open ? 0 : -1, .events = POLLIN },
-        { .fd = out_open ? master : -1, .events = POLLIN },
-      };
-      int status;
-      pid_t w = waitpid (child, &status, WNOHANG);
-      if (w == child)
-        {
-          while (out_open)
-            {
-              struct pollfd q = { .fd = master, .events = POLLIN };
-              ssize_t r;
-              if (poll (&q, 1, 50) <= 0 || (r = read (master, buf, sizeof buf)) <= 0)
-                break;
-              husk_write_all (1, buf, (size_t) r);
-            }
-          return WIFSIGNALED (status) ? 128 + WTERMSIG (status) : WEXITSTATUS (status);
-        }
-      if (poll (pf, 3, -1) < 0 && errno != EINTR)
-        return 255;
-      if (pf[2].revents & (POLLIN | POLLHUP | POLLERR))
-        {
-          ssize_t r = read (master, buf, sizeof buf);
-          if (r <= 0)
-            out_open = false;
-          else
-            husk_write_all (1, buf, (size_t) r);
-        }
-      if (pf[1].revents & (POLLIN | POLLHUP | POLLERR))
-        {
-          ssize_t r = read (0, buf, sizeof buf);
-          if (r <= 0)
-            in_open = false;
-          else
-            husk_write_all (master, buf, (size_t) r);
-        }
-      if (pf[0].revents & POLLIN)
-        {
-          struct signalfd_siginfo si;
-          if (read (sfd, &si, sizeof si) == sizeof si && si.ssi_signo != SIGCHLD)
-            kill (child, (int) si.ssi_signo);
-        }
-    }
-}
-
 int
 husk_container_exec (husk_context_t *ctx, const char *id, const husk_exec_opts_t *o, int *exit_status,
                      husk_error_t *err)
@@ -481,8 +420,8 @@ husk_container_exec (husk_context_t *ctx, const char *id, const husk_exec_opts_t
     r = 0;
   else
     {
-      *exit_status = wait_exec (child, master);
-      r = 0;
+      *exit_status = husk_foreground_wait (child, master, err);
+      r = *exit_status < 0 ? -1 : 0;
     }
   goto out;
 

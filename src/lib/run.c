@@ -46,12 +46,29 @@ copy_winsize (int master)
     ioctl (master, TIOCSWINSZ, &ws);
 }
 
-/* Wait for the init; returns its status. */
-static int
-wait_foreground (pid_t init, int master, int sfd)
+/* The foreground half of run and exec: forward every signal to child
+ * (SIGWINCH resizes the pty instead), copy between our stdio and the pty
+ * master when we hold one (stdin in raw mode), reap (we may be a subreaper)
+ * and return child's status, 128+signal when it was killed.  The caller has
+ * blocked the signals already, before child existed, so none is lost. */
+int
+husk_foreground_wait (pid_t child, int master, husk_error_t *err)
 {
   char buf[8192];
   bool in_open = master >= 0, out_open = master >= 0;
+  sigset_t mask;
+  husk_autoclose int sfd = -1;
+  int result = 255;
+
+  sigprocmask (SIG_BLOCK, NULL, &mask);
+  sfd = signalfd (-1, &mask, SFD_CLOEXEC);
+  if (sfd < 0)
+    return husk_error_make (err, errno, "cannot create a signalfd");
+  if (master >= 0)
+    {
+      copy_winsize (master);
+      raw_stdin ();
+    }
   for (;;)
     {
       struct pollfd p[3] = {
@@ -59,11 +76,23 @@ wait_foreground (pid_t init, int master, int sfd)
         { .fd = in_open ? 0 : -1, .events = POLLIN },
         { .fd = out_open ? master : -1, .events = POLLIN },
       };
+      int status;
+      pid_t w;
+      bool done = false;
+
+      while ((w = waitpid (-1, &status, WNOHANG)) > 0)
+        if (w == child)
+          {
+            result = WIFSIGNALED (status) ? 128 + WTERMSIG (status) : WEXITSTATUS (status);
+            done = true;
+          }
+      if (done)
+        break;
       if (poll (p, 3, -1) < 0)
         {
           if (errno == EINTR)
             continue;
-          return 255;
+          break;
         }
       if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
         {
@@ -84,38 +113,25 @@ wait_foreground (pid_t init, int master, int sfd)
       if (p[0].revents & POLLIN)
         {
           struct signalfd_siginfo si;
-          if (read (sfd, &si, sizeof si) != sizeof si)
+          if (read (sfd, &si, sizeof si) != sizeof si || si.ssi_signo == SIGCHLD)
             continue;
-          if (si.ssi_signo == SIGCHLD)
-            {
-              int status;
-              pid_t w;
-              while ((w = waitpid (-1, &status, WNOHANG)) > 0)
-                if (w == init)
-                  {
-                    /* drain what the terminal still holds */
-                    while (out_open)
-                      {
-                        struct pollfd q = { .fd = master, .events = POLLIN };
-                        ssize_t r;
-                        if (poll (&q, 1, 50) <= 0)
-                          break;
-                        r = read (master, buf, sizeof buf);
-                        if (r <= 0)
-                          break;
-                        husk_write_all (1, buf, (size_t) r);
-                      }
-                    if (WIFSIGNALED (status))
-                      return 128 + WTERMSIG (status);
-                    return WEXITSTATUS (status);
-                  }
-            }
-          else if (si.ssi_signo == SIGWINCH)
+          if (si.ssi_signo == SIGWINCH && master >= 0)
             copy_winsize (master);
           else
-            kill (init, (int) si.ssi_signo);
+            kill (child, (int) si.ssi_signo);
         }
     }
+  /* drain what the terminal still holds */
+  while (out_open)
+    {
+      struct pollfd q = { .fd = master, .events = POLLIN };
+      ssize_t r;
+      if (poll (&q, 1, 50) <= 0 || (r = read (master, buf, sizeof buf)) <= 0)
+        break;
+      husk_write_all (1, buf, (size_t) r);
+    }
+  restore_stdin ();
+  return result;
 }
 
 int
@@ -124,7 +140,6 @@ husk_container_run (husk_context_t *ctx, const char *id, const husk_create_opts_
 {
   husk_create_ctx_t cc;
   sigset_t mask, old;
-  husk_autoclose int sfd = -1;
   int master = -1;
   int r;
 
@@ -153,22 +168,12 @@ husk_container_run (husk_context_t *ctx, const char *id, const husk_create_opts_
   if (opts->detach)
     goto out;
 
-  sfd = signalfd (-1, &mask, SFD_CLOEXEC);
-  if (sfd < 0)
-    {
-      husk_error_make (err, errno, "cannot create a signalfd");
-      goto fail_started;
-    }
-  if (master >= 0)
-    {
-      copy_winsize (master);
-      raw_stdin ();
-    }
   /* Other commands (state, kill, exec) must not wait for us while it runs. */
   flock (cc.c.dirfd, LOCK_UN);
-  *exit_status = wait_foreground (cc.pid, master, sfd);
-  restore_stdin ();
+  *exit_status = husk_foreground_wait (cc.pid, master, err);
   flock (cc.c.dirfd, LOCK_EX);
+  if (*exit_status < 0)
+    goto fail_started;
   if (!opts->keep)
     r = husk_container_destroy (&cc.c, cc.spec, err);
   goto out;
