@@ -267,6 +267,19 @@ step_done (build_t *b, const char *key, const char *created_by, cache_entry_t *c
   b->chain = xstrdup (key);
 }
 
+/* A layer step whose key is cached: reuse its layer, run nothing. */
+static bool
+step_from_cache (build_t *b, const char *key, const char *text)
+{
+  cache_entry_t c = { 0 };
+  if (!cache_get (b, key, &c))
+    return false;
+  say (b, "---> Using cache %.19s\n", c.layer.digest ? c.layer.digest : key);
+  step_done (b, key, text, &c);
+  cache_entry_clear (&c);
+  return true;
+}
+
 /* ---- FROM -------------------------------------------------------------- */
 
 static int
@@ -493,13 +506,8 @@ do_run (build_t *b, const hb_instr_t *in, husk_error_t *err)
     husk_autofree char *keytext = xstrdup_printf ("RUN%s %s", in->exec ? "[exec]" : "", in->rest);
     key = step_key (b, keytext, argskey);
   }
-  if (cache_get (b, key, &c))
-    {
-      say (b, "---> Using cache %.19s\n", c.layer.digest ? c.layer.digest : key);
-      step_done (b, key, text, &c);
-      cache_entry_clear (&c);
-      return 0;
-    }
+  if (step_from_cache (b, key, text))
+    return 0;
 
   if (work_prepare (b, &w, err) < 0)
     goto fail;
@@ -955,13 +963,8 @@ do_copy (build_t *b, const hb_instr_t *in, husk_error_t *err)
                            joined, dest_dir ? " (dir)" : "", dest);
   }
   key = step_key (b, text, hash);
-  if (cache_get (b, key, &c))
-    {
-      say (b, "---> Using cache %.19s\n", c.layer.digest ? c.layer.digest : key);
-      step_done (b, key, text, &c);
-      cache_entry_clear (&c);
-      return 0;
-    }
+  if (step_from_cache (b, key, text))
+    return 0;
   if (work_prepare (b, &wk, err) < 0 || copy_into (b, &wk, srcs, dest, dest_dir, chown, err) < 0
       || work_commit (b, &wk, &c, err) < 0)
     {
