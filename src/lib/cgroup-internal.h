@@ -149,4 +149,7 @@ size_t husk_cg_device_rules (husk_cgroup_t *cg, const husk_resources_t *res, boo
  * dirfd, replacing programs attached before. */
 int husk_cgroup_bpf_devices (int dirfd, const husk_cg_dev_rule_t *rules, size_t len, husk_error_t *err);
 
+/* "DEV hca_handle=N hca_object=M" for rdma.max (v1 and v2 alike). */
+char *husk_cg_rdma_line (const husk_rdma_t *r);
+
 #endif

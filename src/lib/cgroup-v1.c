@@ -366,13 +366,8 @@ v1_apply (husk_cgroup_t *cg, const husk_resources_t *r, bool update, husk_error_
         return -1;
       for (size_t i = 0; i < r->rdma_len; i++)
         {
-          char buf[160];
-          int o = snprintf (buf, sizeof buf, "%s", r->rdma[i].device);
-          if (r->rdma[i].has_hca_handles)
-            o += snprintf (buf + o, sizeof buf - (size_t) o, " hca_handle=%u", r->rdma[i].hca_handles);
-          if (r->rdma[i].has_hca_objects)
-            snprintf (buf + o, sizeof buf - (size_t) o, " hca_object=%u", r->rdma[i].hca_objects);
-          if (husk_cg_write (h, "rdma.max", buf, err) < 0)
+          husk_autofree char *line = husk_cg_rdma_line (&r->rdma[i]);
+          if (husk_cg_write (h, "rdma.max", line, err) < 0)
             return -1;
         }
     }

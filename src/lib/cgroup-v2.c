@@ -277,13 +277,8 @@ v2_apply (husk_cgroup_t *cg, const husk_resources_t *r, bool update, husk_error_
         }
       for (size_t i = 0; i < r->rdma_len; i++)
         {
-          char buf[160];
-          int o = snprintf (buf, sizeof buf, "%s", r->rdma[i].device);
-          if (r->rdma[i].has_hca_handles)
-            o += snprintf (buf + o, sizeof buf - (size_t) o, " hca_handle=%u", r->rdma[i].hca_handles);
-          if (r->rdma[i].has_hca_objects)
-            snprintf (buf + o, sizeof buf - (size_t) o, " hca_object=%u", r->rdma[i].hca_objects);
-          if (write_ctl (h, "rdma.max", buf, err) < 0)
+          husk_autofree char *line = husk_cg_rdma_line (&r->rdma[i]);
+          if (write_ctl (h, "rdma.max", line, err) < 0)
             return -1;
         }
       if (r->has_net_class_id || r->net_priorities_len)

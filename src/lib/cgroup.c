@@ -1141,3 +1141,11 @@ husk_cgroup_load (const char *saved, husk_cgroup_t **out, husk_error_t *err)
   *out = steal_ptr (&cg);
   return 0;
 }
+
+char *
+husk_cg_rdma_line (const husk_rdma_t *r)
+{
+  husk_autofree char *handles = r->has_hca_handles ? xstrdup_printf (" hca_handle=%u", r->hca_handles) : NULL;
+  husk_autofree char *objects = r->has_hca_objects ? xstrdup_printf (" hca_object=%u", r->hca_objects) : NULL;
+  return xstrdup_printf ("%s%s%s", r->device, handles ? handles : "", objects ? objects : "");
+}

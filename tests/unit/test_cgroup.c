@@ -622,3 +622,14 @@ Test (cgroup_real, bpf_device_filter)
   }
   cr_assert_geq (husk_cgroup_destroy (cg, &err), 0, "%s", err ? err->msg : "");
 }
+
+Test (cgroup, rdma_max_line)
+{
+  husk_rdma_t both = { .device = "mlx5_0", .has_hca_handles = true, .hca_handles = 3, .has_hca_objects = true,
+                       .hca_objects = 42 };
+  husk_rdma_t one = { .device = "mlx4_1", .has_hca_objects = true, .hca_objects = 7 };
+  husk_autofree char *a = husk_cg_rdma_line (&both);
+  husk_autofree char *b = husk_cg_rdma_line (&one);
+  cr_assert_str_eq (a, "mlx5_0 hca_handle=3 hca_object=42");
+  cr_assert_str_eq (b, "mlx4_1 hca_object=7");
+}
