@@ -194,7 +194,8 @@ else
 fi
 
 # --- events: a stream with stats and an oom event; ends when the container stops
-make_bundle ev sh -c 'sleep 3; exec dd if=/dev/zero of=/dev/null bs=100M count=1'
+# (the process waits 6 s, so even a slow emulated VM sees a few 1 s intervals)
+make_bundle ev sh -c 'sleep 6; exec dd if=/dev/zero of=/dev/null bs=100M count=1'
 edit_config ev '.linux.resources.memory = {"limit":33554432,"swap":33554432}'
 if start_detached ev; then
   timeout 120 "$HUSK" --root "$ROOT" events --interval 1s ev >"$T/ev.out" 2>"$T/ev.err"
