@@ -18,6 +18,12 @@
 #   MESON_TEST_ARGS       extra arguments for `meson test` (e.g. "--suite unit")
 set -uo pipefail
 
+# CI may start us with a bare environment: no SHELL, a PATH without the sbin
+# directories, stdin closed. Give every test the same predictable ground.
+export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin${PATH:+:$PATH}"
+export HOME=${HOME:-/root}
+exec </dev/null
+
 # Everything the build and the tests need, in one place.
 PACKAGES=(
   build-essential gcc pkg-config meson ninja-build          # toolchain (libc6-dev: static libc for the test init)

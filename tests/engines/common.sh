@@ -77,9 +77,14 @@ cgroup_dirs() { find /sys/fs/cgroup -maxdepth 6 -type d -path "*$1" 2>/dev/null;
 # Engines may lose what a tty process printed right before it exits (seen
 # with runc too: conmon/ctr read the pty master after the hangup), so the
 # commands run in a pty sleep a moment before they exit.
+# script runs CMD with $SHELL -c, or /bin/sh when SHELL is unset (as under CI);
+# pin /bin/sh so a local run takes the same path. CMD must keep the engine in
+# the terminal's foreground process group (exec it, or timeout --foreground):
+# a client that makes its tty raw from a background group is stopped by
+# SIGTTOU and hangs.
 in_pty() {
   local o rc
-  o=$(script -qec "$1" /dev/null </dev/null)
+  o=$(SHELL=/bin/sh timeout -k 10 150 script -qec "$1" /dev/null </dev/null)
   rc=$?
   printf '%s' "$o" | tr -d '\r\000'
   return $rc

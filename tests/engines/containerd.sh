@@ -27,7 +27,7 @@ c() { ctr -a "$SOCK" -n "$NS" "$@"; }
 hrun() { timeout 60 ctr -a "$SOCK" -n "$NS" run --runc-binary "$HUSK" --fifo-dir "$T/fifo" "$@"; }
 hexec() { timeout 60 ctr -a "$SOCK" -n "$NS" task exec --fifo-dir "$T/fifo" "$@"; }
 # the command line of a ctr call, quoted for script -c
-ctr_line() { printf '%q ' timeout 60 ctr -a "$SOCK" -n "$NS" "$@"; }
+ctr_line() { printf 'exec '; printf '%q ' timeout --foreground 60 ctr -a "$SOCK" -n "$NS" "$@"; }
 task_status() { c task ls 2>/dev/null | awk -v id="$1" '$1 == id {print $3}'; }
 task_pid() { c task ls 2>/dev/null | awk -v id="$1" '$1 == id {print $2}'; }
 bundle_of() { echo "$CTD/state/io.containerd.runtime.v2.task/$NS/$1"; }

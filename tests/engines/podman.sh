@@ -32,7 +32,8 @@ pm_base() {
 pm() { pm_base --runtime "$HUSK" "$@"; }
 # the command line of a podman call, quoted for script -c
 pm_line() {
-  printf '%q ' env CONTAINERS_CONF="$CONTAINERS_CONF" timeout 120 podman --root "$PM_DIR/root" \
+  printf 'exec '
+  printf '%q ' env CONTAINERS_CONF="$CONTAINERS_CONF" timeout --foreground 120 podman --root "$PM_DIR/root" \
     --runroot "$PM_DIR/runroot" --tmpdir "$PM_DIR/tmp" --cgroup-manager cgroupfs --events-backend file \
     --storage-driver vfs --runtime "$HUSK" "$@"
 }
