@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -297,6 +298,17 @@ husk_container_exec (husk_context_t *ctx, const char *id, const husk_exec_opts_t
     {
       husk_error_make (err, 0, "cannot allocate tty if husk will detach without setting console socket");
       goto out;
+    }
+  if (ch.proc->terminal && o->console_socket == NULL && !ch.proc->has_console_size)
+    {
+      /* husk holds the pty: give it our size before the process starts */
+      struct winsize ws;
+      if (ioctl (0, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
+        {
+          ch.proc->console_height = ws.ws_row;
+          ch.proc->console_width = ws.ws_col;
+          ch.proc->has_console_size = true;
+        }
     }
   if (husk_seccomp_compile (spec->linux_ ? spec->linux_->seccomp : NULL, &ch.seccomp, err) < 0)
     goto out;

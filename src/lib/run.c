@@ -27,7 +27,6 @@ raw_stdin (void)
   tio_saved = true;
   t = saved_tio;
   cfmakeraw (&t);
-  t.c_oflag = saved_tio.c_oflag;
   tcsetattr (0, TCSANOW, &t);
 }
 
@@ -162,6 +161,8 @@ husk_container_run (husk_context_t *ctx, const char *id, const husk_create_opts_
       char name[64];
       if (husk_recv_fd (cc.console_master, &master, name, sizeof name, err) < 0)
         goto fail_started;
+      /* before start, so the process never sees a 0x0 terminal */
+      copy_winsize (master);
     }
   if (husk_start_init (&cc.c, err) < 0 || husk_run_poststart (&cc.c, cc.spec, err) < 0)
     goto fail_started;

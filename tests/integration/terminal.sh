@@ -114,6 +114,7 @@ check "a --console-socket nobody listens on fails create" isnt_zero "$rc"
 check "... and leaves nothing behind" no_leftovers t4
 
 # --- foreground run, husk keeps the pty (under script(1)) ----------------------
+no_double_cr() { ! grep -q $'\r\r' "$1"; }
 if command -v script >/dev/null; then
   make_bundle t6 sh -c 'tty; stty size; exit 7'
   edit_config t6 "$tty_cfg"
@@ -123,8 +124,33 @@ if command -v script >/dev/null; then
   like "foreground run with terminal:true without a console socket proxies the pty" '/dev/pts/[0-9]+' "$out"
   is "foreground run exits with the process's status through script(1)" 7 "$rc"
   check "... and deletes the container" no_leftovers t6
+
+  # without consoleSize the pty takes the caller's size before the process
+  # starts, and the caller's terminal is fully raw (no \r\r\n doubling)
+  make_bundle t7 sh -c 'stty size; exit 3'
+  edit_config t7 '.process.terminal = true'
+  SHELL=/bin/sh script -qec "stty rows 33 cols 77; exec $HUSK --root $ROOT run -b $T/t7 t7" /dev/null \
+    </dev/null >"$T/t7.out" 2>&1
+  rc=$?
+  like "foreground run -t: the process starts with the caller's window size" '(^|[^0-9])33 77' "$(tr -d '\r' <"$T/t7.out")"
+  is "... exit status" 3 "$rc"
+  check "... output lines end in one CR LF, as with runc (OPOST off on the caller's tty)" \
+    no_double_cr "$T/t7.out"
+
+  # exec -t without a console socket: husk holds the pty for the exec too
+  make_bundle t8 sleep 100
+  h run -d -b "$T/t8" t8 >/dev/null 2>&1 </dev/null
+  SHELL=/bin/sh script -qec "stty rows 21 cols 55; exec $HUSK --root $ROOT exec -t t8 sh -c 'tty; stty size; exit 5'" \
+    /dev/null </dev/null >"$T/t8.out" 2>&1
+  rc=$?
+  out=$(tr -d '\r' <"$T/t8.out")
+  like "exec -t: the process has a pty" '/dev/pts/[0-9]+' "$out"
+  like "exec -t: it starts with the caller's window size" '(^|[^0-9])21 55' "$out"
+  is "exec -t: exit status through script(1)" 5 "$rc"
+  h delete -f t8 >/dev/null 2>&1
+  check "... and the container is gone" no_leftovers t8
 else
-  skip "script(1) not installed"; skip "script(1) not installed"; skip "script(1) not installed"
+  for _ in $(seq 1 10); do skip "script(1) not installed"; done
 fi
 
 done_testing
