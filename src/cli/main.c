@@ -6,7 +6,7 @@
 #include <unistd.h>
 #include "cli.h"
 #include "config.h"
-#include "seccomp.h"
+#include "seccomp-filter.h"
 
 int husk_cli_exit_status;
 bool husk_cli_root_given;

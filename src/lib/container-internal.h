@@ -4,7 +4,7 @@
 
 #include "cgroup.h"
 #include "internal.h"
-#include "seccomp.h"
+#include "seccomp-filter.h"
 
 typedef struct
 {

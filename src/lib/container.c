@@ -23,7 +23,7 @@
 #include "container-internal.h"
 #include "rootfs.h"
 #include "internal.h"
-#include "seccomp.h"
+#include "seccomp-filter.h"
 #include "terminal.h"
 
 #ifndef CLONE_NEWTIME

@@ -3,7 +3,7 @@
 #include "cgroup.h"
 #include "internal.h"
 #include "rootfs.h"
-#include "seccomp.h"
+#include "seccomp-filter.h"
 
 static void
 names (yajl_gen g, const char *key, const char *const *v)

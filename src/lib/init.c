@@ -18,7 +18,7 @@
 #include <unistd.h>
 #include "internal.h"
 #include "rootfs.h"
-#include "seccomp.h"
+#include "seccomp-filter.h"
 #include "terminal.h"
 
 #ifndef CLONE_NEWTIME

@@ -27,13 +27,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 #if HAVE_SECCOMP
-/* libseccomp's header, reached through src/lib/seccomp.h (see there). */
-#define HUSK_INCLUDE_LIBSECCOMP 1
 #include <seccomp.h>
 #endif
 
 #include "husk/utils.h"
-#include "seccomp.h"
+#include "seccomp-filter.h"
 
 /* Kernel flags, in case the uapi headers are older than the running kernel. */
 #ifndef SECCOMP_FILTER_FLAG_TSYNC

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "husk/utils.h"
-#include "seccomp.h"
+#include "seccomp-filter.h"
 
 #define ARRAY_LEN(a) (sizeof (a) / sizeof ((a)[0]))
 

@@ -4,16 +4,8 @@
  * reported by `create` with the JSON path), and installed in the init with
  * seccomp(2) at the last possible moment (see container.c). */
 
-/* src/lib is on the include path, so this file shadows libseccomp's
- * <seccomp.h>.  seccomp.c defines HUSK_INCLUDE_LIBSECCOMP and includes
- * <seccomp.h>: the search finds this file in src/lib, and #include_next goes
- * on to the system header.  Nobody else needs libseccomp's declarations. */
-#if defined(HUSK_INCLUDE_LIBSECCOMP) && !defined(_SECCOMP_H)
-#include_next <seccomp.h>
-#endif
-
-#ifndef HUSK_SECCOMP_H
-#define HUSK_SECCOMP_H
+#ifndef HUSK_SECCOMP_FILTER_H
+#define HUSK_SECCOMP_FILTER_H
 
 #include <stdbool.h>
 #include <stddef.h>
