@@ -45,6 +45,8 @@ void husk_seccomp_filter_freep (husk_seccomp_filter_t **f);
  * absent).  All accept NULL. */
 unsigned int husk_seccomp_filter_flags (const husk_seccomp_filter_t *f);
 size_t husk_seccomp_filter_len (const husk_seccomp_filter_t *f);
+struct sock_filter;
+const struct sock_filter *husk_seccomp_filter_insns (const husk_seccomp_filter_t *f); /* the BPF program */
 const char *husk_seccomp_listener_path (const husk_seccomp_filter_t *f);
 const char *husk_seccomp_listener_metadata (const husk_seccomp_filter_t *f);
 

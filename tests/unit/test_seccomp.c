@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
@@ -407,6 +408,74 @@ getcwd_eperm (void)
   char buf[256];
   EXPECT_ERRNO (syscall (SYS_getcwd, buf, sizeof buf), EPERM);
   return CHILD_OK;
+}
+
+/* A docker-like allow list: long enough for husk to ask libseccomp for a
+ * binary tree (more than 32 names, as runc does). */
+static char *long_allow_list[] = {
+  "accept", "accept4", "access", "alarm", "bind", "brk", "capget", "capset", "chdir", "chmod", "chown",
+  "clock_getres", "clock_gettime", "clock_nanosleep", "close", "connect", "dup", "dup2", "dup3",
+  "epoll_create1", "epoll_ctl", "epoll_pwait", "epoll_wait", "eventfd2", "execve", "exit", "exit_group",
+  "faccessat", "fadvise64", "fallocate", "fchdir", "fchmod", "fchown", "fcntl", "fdatasync", "flock",
+  "fstat", "fsync", "ftruncate", "futex", "getcwd", "getdents64", "getegid", "geteuid", "getgid",
+  "getpid", "getppid", "getrandom", "getrlimit", "getsockname", "gettid", "gettimeofday", "ioctl",
+  "kill", "listen", "lseek", "madvise", "mmap", "mprotect", "munmap", "nanosleep", "newfstatat",
+  "openat", "pipe2", "poll", "prctl", "pread64", "prlimit64", "read", "readlink", "recvfrom",
+  "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sched_yield", "sendto", "set_robust_list",
+  "set_tid_address", "setsockopt", "socket", "stat", "statx", "uname", "unlink", "wait4", "write",
+};
+
+/* Conditional jumps on the syscall number other than "equal": a linear
+ * filter has at most the few of its architecture checks, a tree has many. */
+static size_t
+count_range_jumps (const husk_seccomp_filter_t *f)
+{
+  const struct sock_filter *insn = husk_seccomp_filter_insns (f);
+  size_t n = 0;
+  for (size_t i = 0; i < husk_seccomp_filter_len (f); i++)
+    if (BPF_CLASS (insn[i].code) == BPF_JMP && (BPF_OP (insn[i].code) == BPF_JGE || BPF_OP (insn[i].code) == BPF_JGT))
+      n++;
+  return n;
+}
+
+Test (seccomp_compile, long_lists_become_a_binary_tree)
+{
+  husk_seccomp_syscall_t long_rule = rule (long_allow_list, ARRAY_LEN (long_allow_list), "SCMP_ACT_ALLOW");
+  husk_seccomp_t long_p = profile ("SCMP_ACT_ERRNO", &long_rule, 1);
+  husk_autoseccomp_filter husk_seccomp_filter_t *tree = compile_ok (&long_p);
+  husk_seccomp_syscall_t short_rule = rule (long_allow_list, 8, "SCMP_ACT_ALLOW");
+  husk_seccomp_t short_p = profile ("SCMP_ACT_ERRNO", &short_rule, 1);
+  husk_autoseccomp_filter husk_seccomp_filter_t *linear = compile_ok (&short_p);
+
+  cr_assert_geq (count_range_jumps (tree), 8, "a %zu-name list compiled without range jumps (%zu): no binary tree",
+                 ARRAY_LEN (long_allow_list), count_range_jumps (tree));
+  cr_assert_leq (count_range_jumps (linear), 2, "an 8-name list should stay linear (%zu range jumps)",
+                 count_range_jumps (linear));
+}
+
+static int
+tree_allows_listed_only (void)
+{
+  /* listed: the first, one in the middle, the last */
+  if (syscall (SYS_getppid) <= 0)
+    return CHILD_WRONG;
+  if (syscall (SYS_accept, -1, NULL, NULL) != -1 || errno != EBADF)
+    return CHILD_WRONG;
+  if (syscall (SYS_write, -1, "", 0) != -1 || errno != EBADF)
+    return CHILD_WRONG;
+  /* not listed: the default action */
+  EXPECT_ERRNO (syscall (SYS_getuid), EPERM);
+  EXPECT_ERRNO (syscall (SYS_sethostname, "x", 1), EPERM);
+  EXPECT_ERRNO (syscall (SYS_mkdir, "/nonexistent-husk", 0755), EPERM);
+  return CHILD_OK;
+}
+
+Test (seccomp_enforce, binary_tree_allows_exactly_the_list)
+{
+  husk_seccomp_syscall_t sc = rule (long_allow_list, ARRAY_LEN (long_allow_list), "SCMP_ACT_ALLOW");
+  husk_seccomp_t p = profile ("SCMP_ACT_ERRNO", &sc, 1);
+  husk_autoseccomp_filter husk_seccomp_filter_t *f = compile_ok (&p);
+  assert_exit_ok (run_filtered (f, tree_allows_listed_only));
 }
 
 Test (seccomp_enforce, errno_defaults_to_eperm)
