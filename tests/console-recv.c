@@ -6,6 +6,7 @@
  *
  * usage: console-recv [-i] [-o] [-w TEXT] [-t SECS] SOCKET          (console)
  *        console-recv -s [-e ERRNO] [-n COUNT] [-t SECS] SOCKET     (seccomp)
+ *        console-recv -p [-k SIG] [-t SECS] SOCKET                  (pidfd)
  *
  *   -i        print what was received: "name: <payload>", "ptn: <N>"
  *             (TIOCGPTN: the fd is a pty master), "size: <rows> <cols>"
@@ -17,6 +18,11 @@
  *             JSON the runtime sends with it (read until EOF) on one line.
  *   -n COUNT  (with -s) answer COUNT notifications, each with -ERRNO
  *             (default EXDEV), printing "notif: <syscall nr>" for each.
+ *   -p        pidfd mode (--pidfd-socket): print "name: <payload>",
+ *             "fd: <readlink of the fd>" and "pid: <Pid of its fdinfo>".
+ *   -k SIG    (with -p) send SIG through the pidfd (pidfd_send_signal), wait
+ *             for the process to exit (the pidfd polls readable), print
+ *             "exited".
  *   -t SECS   give up (exit 3) after SECS seconds (default 20).
  *
  * The socket path may be longer than sun_path: it is bound relative to its
@@ -276,16 +282,53 @@ seccomp_mode (int conn, int fd, const char *first, size_t first_len, int count, 
     }
 }
 
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+static void
+pidfd_mode (int fd, const char *payload, int sig)
+{
+  char link[256], path[64], line[256];
+  ssize_t n;
+  FILE *f;
+
+  printf ("name: %s\n", payload);
+  snprintf (path, sizeof path, "/proc/self/fd/%d", fd);
+  n = readlink (path, link, sizeof link - 1);
+  link[n < 0 ? 0 : n] = '\0';
+  printf ("fd: %s\n", link);
+  snprintf (path, sizeof path, "/proc/self/fdinfo/%d", fd);
+  f = fopen (path, "r");
+  while (f && fgets (line, sizeof line, f))
+    if (strncmp (line, "Pid:", 4) == 0)
+      printf ("pid: %ld\n", strtol (line + 4, NULL, 10));
+  if (f)
+    fclose (f);
+  fflush (stdout);
+  if (sig > 0)
+    {
+      struct pollfd p = { .fd = fd, .events = POLLIN };
+      if (syscall (SYS_pidfd_send_signal, fd, sig, NULL, 0) < 0)
+        die (2, "pidfd_send_signal: %s", strerror (errno));
+      while (poll (&p, 1, -1) < 0)
+        if (errno != EINTR)
+          die (2, "poll: %s", strerror (errno));
+      printf ("exited\n");
+      fflush (stdout);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
-  bool info = false, copy_out = false, seccomp = false;
+  bool info = false, copy_out = false, seccomp = false, pidfd = false;
   const char *text = NULL;
-  int timeout = 20, count = 0, err_no = EXDEV, opt, lfd, conn, fd;
+  int timeout = 20, count = 0, err_no = EXDEV, sig = 0, opt, lfd, conn, fd;
   char payload[4096];
   size_t got = 0;
 
-  while ((opt = getopt (argc, argv, "iow:t:se:n:")) != -1)
+  while ((opt = getopt (argc, argv, "iow:t:se:n:pk:")) != -1)
     switch (opt)
       {
       case 'i':
@@ -309,8 +352,14 @@ main (int argc, char **argv)
       case 'n':
         count = atoi (optarg);
         break;
+      case 'p':
+        pidfd = true;
+        break;
+      case 'k':
+        sig = atoi (optarg);
+        break;
       default:
-        fprintf (stderr, "usage: console-recv [-i] [-o] [-w TEXT] [-s [-n N] [-e ERRNO]] [-t SECS] SOCKET\n");
+        fprintf (stderr, "usage: console-recv [-i] [-o] [-w TEXT] [-s [-n N] [-e ERRNO]] [-p [-k SIG]] [-t SECS] SOCKET\n");
         return 1;
       }
   if (optind != argc - 1)
@@ -336,6 +385,11 @@ main (int argc, char **argv)
   fd = recv_fd (conn, payload, sizeof payload, &got);
   if (seccomp)
     seccomp_mode (conn, fd, payload, got, count, err_no);
+  else if (pidfd)
+    {
+      close (conn);
+      pidfd_mode (fd, payload, sig);
+    }
   else
     {
       close (conn);

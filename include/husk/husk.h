@@ -22,6 +22,7 @@ typedef struct
   const char *bundle;         /* default: cwd */
   const char *config_path;    /* default: <bundle>/config.json */
   const char *console_socket; /* --console-socket */
+  const char *pidfd_socket;   /* --pidfd-socket: receives a pidfd of the init */
   const char *pid_file;       /* --pid-file */
   bool no_pivot;
   bool no_new_keyring;
@@ -90,6 +91,7 @@ typedef struct
   const char *apparmor;    /* --apparmor */
   const char *process_label; /* --process-label */
   const char *console_socket;
+  const char *pidfd_socket; /* --pidfd-socket: receives a pidfd of the process */
   const char *pid_file;
   const char *cgroup;      /* --cgroup [ctrl:]path */
   bool detach;

@@ -1,4 +1,4 @@
-/* husk create [-b|--bundle DIR] [--console-socket S] [--pid-file F]
+/* husk create [-b|--bundle DIR] [--console-socket S] [--pidfd-socket S] [--pid-file F]
  *             [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID */
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +69,8 @@ husk_cli_parse_create (int argc, char **argv, bool run, husk_create_opts_t *o, h
       case OPT_NO_SUBREAPER:
         break;
       case OPT_PIDFD_SOCKET:
-        return husk_error_make (err, 0, "--pidfd-socket is not supported yet");
+        o->pidfd_socket = optarg;
+        break;
       case 'd':
         if (!run)
           break; /* conmon/go-runc may send --detach to create: accepted */

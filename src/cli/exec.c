@@ -72,7 +72,8 @@ husk_cmd_exec (husk_context_t *ctx, int argc, char **argv, husk_error_t *err)
         o.console_socket = optarg;
         break;
       case X_PIDFD:
-        return husk_error_make (err, 0, "exec: --pidfd-socket is not supported yet");
+        o.pidfd_socket = optarg;
+        break;
       case X_CWD:
         o.cwd = optarg;
         break;

@@ -20,6 +20,7 @@ typedef struct
   int sync_fd;
   int console_fd;
   int console_master; /* foreground run with a terminal: receives the pty master */
+  int pidfd_sock;     /* --pidfd-socket, connected */
   pid_t pid;
   pid_t stage1;
   bool pid_is_child;

@@ -42,6 +42,8 @@ husk_create_ctx_clear (husk_create_ctx_t *cc)
     close (cc->console_fd);
   if (cc->console_master >= 0)
     close (cc->console_master);
+  if (cc->pidfd_sock >= 0)
+    close (cc->pidfd_sock);
   husk_seccomp_filter_free (cc->seccomp);
   if (cc->idmap_fds)
     {
@@ -56,7 +58,7 @@ husk_create_ctx_clear (husk_create_ctx_t *cc)
   free (cc->config);
   husk_container_close (&cc->c);
   memset (cc, 0, sizeof *cc);
-  cc->sync_fd = cc->console_fd = cc->console_master = -1;
+  cc->sync_fd = cc->console_fd = cc->console_master = cc->pidfd_sock = -1;
 }
 
 /* Path of a file in the state dir usable for bind/connect whatever the
@@ -321,7 +323,7 @@ husk_create_internal (husk_context_t *ctx, const char *id, const husk_create_opt
   int flags;
 
   memset (cc, 0, sizeof *cc);
-  cc->sync_fd = cc->console_fd = cc->console_master = -1;
+  cc->sync_fd = cc->console_fd = cc->console_master = cc->pidfd_sock = -1;
   cc->c.dirfd = -1;
 
   if (husk_id_validate (id, err) < 0)
@@ -343,6 +345,9 @@ husk_create_internal (husk_context_t *ctx, const char *id, const husk_create_opt
     }
   if (husk_seccomp_compile (cc->spec->linux_ ? cc->spec->linux_->seccomp : NULL, &cc->seccomp, err) < 0)
     return husk_error_wrap (err, "linux.seccomp");
+  /* Before anything is made, so a bad path leaves nothing behind. */
+  if (opts->pidfd_socket && (cc->pidfd_sock = husk_pidfd_socket_connect (opts->pidfd_socket, err)) < 0)
+    return -1;
   cc->env = build_env (proc, &listen_fds);
 
   flags = husk_ns_new_flags (cc->spec);
@@ -500,6 +505,8 @@ husk_create_internal (husk_context_t *ctx, const char *id, const husk_create_opt
     goto fail;
   cc->c.state.cgroup = cc->cgroup ? husk_cgroup_save (cc->cgroup) : NULL;
   if (husk_state_write (&cc->c, err) < 0)
+    goto fail;
+  if (cc->pidfd_sock >= 0 && husk_pidfd_send (cc->pidfd_sock, cc->pid, "standard", err) < 0)
     goto fail;
   if (opts->pid_file && husk_write_pid_file (opts->pid_file, cc->pid, err) < 0)
     goto fail;

@@ -259,6 +259,7 @@ husk_container_exec (husk_context_t *ctx, const char *id, const husk_exec_opts_t
   char path[64];
   pid_t child = -1;
   int master = -1, listen_fds = 0;
+  husk_autoclose int pidfd_sock = -1;
   int r = -1;
 
   memset (&ch, 0, sizeof ch);
@@ -357,6 +358,8 @@ husk_container_exec (husk_context_t *ctx, const char *id, const husk_exec_opts_t
       if (ch.console_fd < 0)
         goto out;
     }
+  if (o->pidfd_socket && (pidfd_sock = husk_pidfd_socket_connect (o->pidfd_socket, err)) < 0)
+    goto out;
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
     {
       husk_error_make (err, errno, "cannot create a socketpair");
@@ -425,6 +428,8 @@ husk_container_exec (husk_context_t *ctx, const char *id, const husk_exec_opts_t
         goto fail_child;
       }
   }
+  if (pidfd_sock >= 0 && husk_pidfd_send (pidfd_sock, child, "setns", err) < 0)
+    goto fail_child;
   if (o->pid_file && husk_write_pid_file (o->pid_file, child, err) < 0)
     goto fail_child;
   husk_container_close (&c); /* don't hold the lock while the process runs */

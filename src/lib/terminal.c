@@ -14,6 +14,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
@@ -21,12 +22,15 @@
 #include "rootfs.h"
 #include "terminal.h"
 
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO ('T', 0x41)
 #endif
 
-int
-husk_console_socket_connect (const char *path, husk_error_t *err)
+static int
+unix_connect (const char *path, const char *what, husk_error_t *err)
 {
   struct sockaddr_un addr = { .sun_family = AF_UNIX };
   husk_autoclose int fd = -1, dirfd_ = -1;
@@ -34,7 +38,7 @@ husk_console_socket_connect (const char *path, husk_error_t *err)
 
   fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
-    return husk_error_make (err, errno, "cannot create the console socket");
+    return husk_error_make (err, errno, "cannot create the %s", what);
   if (strlen (path) < sizeof addr.sun_path)
     strcpy (addr.sun_path, path);
   else
@@ -45,14 +49,37 @@ husk_console_socket_connect (const char *path, husk_error_t *err)
       base = xstrdup (basename (b));
       dirfd_ = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
       if (dirfd_ < 0)
-        return husk_error_make (err, errno, "cannot open the console socket directory `%s`", dir);
+        return husk_error_make (err, errno, "cannot open the %s directory `%s`", what, dir);
       if ((size_t) snprintf (addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/%s", dirfd_, base)
           >= sizeof addr.sun_path)
-        return husk_error_make (err, ENAMETOOLONG, "cannot connect to the console socket `%s`", path);
+        return husk_error_make (err, ENAMETOOLONG, "cannot connect to the %s `%s`", what, path);
     }
   if (connect (fd, (struct sockaddr *) &addr, sizeof addr) < 0)
-    return husk_error_make (err, errno, "cannot connect to the console socket `%s`", path);
+    return husk_error_make (err, errno, "cannot connect to the %s `%s`", what, path);
   return steal_fd (&fd);
+}
+
+int
+husk_console_socket_connect (const char *path, husk_error_t *err)
+{
+  return unix_connect (path, "console socket", err);
+}
+
+int
+husk_pidfd_socket_connect (const char *path, husk_error_t *err)
+{
+  return unix_connect (path, "pidfd socket", err);
+}
+
+int
+husk_pidfd_send (int sock, pid_t pid, const char *kind, husk_error_t *err)
+{
+  husk_autoclose int pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
+  if (pidfd < 0)
+    return husk_error_make (err, errno, "cannot open a pidfd for pid %d", (int) pid);
+  if (husk_send_fd (sock, pidfd, kind, err) < 0)
+    return husk_error_wrap (err, "pidfd socket");
+  return 0;
 }
 
 int

@@ -10,6 +10,11 @@
 
 /* Connect to a console socket path (AF_UNIX SOCK_STREAM); returns the fd. */
 int husk_console_socket_connect (const char *path, husk_error_t *err);
+/* The same for the --pidfd-socket path (errors name the pidfd socket). */
+int husk_pidfd_socket_connect (const char *path, husk_error_t *err);
+/* Send a pidfd of pid over the connected sock with SCM_RIGHTS; the payload
+ * names the process as runc does: "standard" (the init) or "setns" (exec). */
+int husk_pidfd_send (int sock, pid_t pid, const char *kind, husk_error_t *err);
 
 /* Create the pty; returns the slave fd.  socket_fd receives the master. */
 int husk_terminal_setup (const husk_process_t *process, int socket_fd, bool mount_console, husk_error_t *err);

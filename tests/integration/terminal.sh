@@ -113,6 +113,41 @@ rc=$?
 check "a --console-socket nobody listens on fails create" isnt_zero "$rc"
 check "... and leaves nothing behind" no_leftovers t4
 
+# --- --pidfd-socket (runc >= 1.2): a pidfd of the init / the exec process -----
+make_bundle p1 sleep 100
+recv_start p1 -p
+h create -b "$T/p1" --pidfd-socket "$T/p1.sock" p1 >"$T/p1.create" 2>&1 </dev/null
+is "create --pidfd-socket succeeds" 0 "$?"
+recv_wait
+is "... the receiver got one well-formed SCM_RIGHTS message" 0 "$recv_rc"
+out=$(cat "$T/p1.recv")
+like "... it is a pidfd" 'fd: anon_inode:\[pidfd\]' "$out"
+like "... named like runc's (\"standard\" for the init)" 'name: standard' "$out"
+is "... of the container init (fdinfo Pid = state pid)" "pid: $(h state p1 | jq -r .pid)" "$(grep '^pid:' "$T/p1.recv")"
+h start p1 >/dev/null 2>&1 </dev/null
+
+recv_start p1x -p -k 9
+h exec -d --pid-file "$T/p1x.pid" --pidfd-socket "$T/p1x.sock" p1 sleep 100 >"$T/p1x.exec" 2>&1 </dev/null
+is "exec -d --pidfd-socket succeeds" 0 "$?"
+recv_wait
+is "... the receiver used the pidfd: SIGKILL through it, then saw the exit" 0 "$recv_rc"
+out=$(cat "$T/p1x.recv")
+like "... named \"setns\" for an exec" 'name: setns' "$out"
+is "... of the exec process (= --pid-file)" "pid: $(cat "$T/p1x.pid")" "$(grep '^pid:' "$T/p1x.recv")"
+like "... which the kill through the pidfd ended" '^exited$' "$(tail -1 "$T/p1x.recv")"
+is "... and the init is still running" running "$(h state p1 | jq -r .status)"
+h delete -f p1 >/dev/null 2>&1
+
+make_bundle p2 sleep 100
+out=$(h create -b "$T/p2" --pidfd-socket "$T/nobody.sock" p2 2>&1 </dev/null)
+rc=$?
+check "a --pidfd-socket nobody listens on fails create" isnt_zero "$rc"
+like "... naming the socket" 'cannot connect to the pidfd socket' "$out"
+check "... and leaves nothing behind" no_leftovers p2
+out=$(h run -d -b "$T/p2" --pidfd-socket "$T/nobody.sock" p2 2>&1 </dev/null)
+check "run -d with a dead --pidfd-socket fails too" isnt_zero "$?"
+check "... and leaves nothing behind" no_leftovers p2
+
 # --- foreground run, husk keeps the pty (under script(1)) ----------------------
 no_double_cr() { ! grep -q $'\r\r' "$1"; }
 if command -v script >/dev/null; then
