@@ -22,6 +22,9 @@ set -uo pipefail
 # directories, stdin closed. Give every test the same predictable ground.
 export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin${PATH:+:$PATH}"
 export HOME=${HOME:-/root}
+# husk forwards sd_notify when NOTIFY_SOCKET is set (start then waits for
+# READY=); the tests set it themselves where they mean it.
+unset NOTIFY_SOCKET
 exec </dev/null
 
 # Everything the build and the tests need, in one place.

@@ -9,6 +9,8 @@
  *                                       if given) and exit 128+N
  *   husk-test-init exit N               exit with status N
  *   husk-test-init pid                  print getpid() and getppid()
+ *   husk-test-init notify MSG           send MSG (C escape \n) as one datagram to
+ *                                       $NOTIFY_SOCKET, as sd_notify(3) does
  *
  * Add a subcommand: write a `static int cmd_x (int argc, char **argv)`
  * (argv[0] is the subcommand name) and add it to `commands` below.  Keep it
@@ -21,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 static int
@@ -143,13 +147,45 @@ cmd_pid (int argc, char **argv)
   return 0;
 }
 
+static int
+cmd_notify (int argc, char **argv)
+{
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  const char *path = getenv ("NOTIFY_SOCKET");
+  char msg[4096];
+  size_t n = 0;
+  int fd;
+  if (argc < 2 || path == NULL || strlen (path) >= sizeof addr.sun_path)
+    {
+      fprintf (stderr, "husk-test-init notify: need MSG and a usable NOTIFY_SOCKET\n");
+      return 2;
+    }
+  for (const char *p = argv[1]; *p && n < sizeof msg; p++)
+    if (p[0] == '\\' && p[1] == 'n')
+      {
+        msg[n++] = '\n';
+        p++;
+      }
+    else
+      msg[n++] = *p;
+  strcpy (addr.sun_path, path);
+  fd = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || sendto (fd, msg, n, 0, (struct sockaddr *) &addr, sizeof addr) < 0)
+    {
+      perror ("husk-test-init notify");
+      return 1;
+    }
+  close (fd);
+  return 0;
+}
+
 static const struct
 {
   const char *name;
   int (*fn) (int, char **);
 } commands[] = {
   { "fds", cmd_fds },   { "write-file", cmd_write_file }, { "sigwait", cmd_sigwait },
-  { "exit", cmd_exit }, { "pid", cmd_pid },
+  { "exit", cmd_exit }, { "pid", cmd_pid },         { "notify", cmd_notify },
 };
 
 int

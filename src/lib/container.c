@@ -24,6 +24,7 @@
 #include "rootfs.h"
 #include "internal.h"
 #include "seccomp-filter.h"
+#include "notify.h"
 #include "terminal.h"
 
 #ifndef CLONE_NEWTIME
@@ -365,6 +366,8 @@ husk_create_internal (husk_context_t *ctx, const char *id, const husk_create_opt
   cc->c.state.owner = xstrdup ("");
   cc->c.state.own_pidns = (flags & CLONE_NEWPID) || husk_spec_find_namespace (cc->spec, HUSK_NS_PID);
   cc->c.state.host_mounts = husk_spec_find_namespace (cc->spec, HUSK_NS_MOUNT) == NULL;
+  if (husk_notify_prepare (&cc->c, cc->spec, &cc->env, err) < 0)
+    goto fail;
 
   if (husk_write_file_at (cc->c.dirfd, "config.json", cc->config, cc->config_len, err) < 0)
     goto fail;
@@ -581,7 +584,7 @@ husk_container_start (husk_context_t *ctx, const char *id, husk_error_t *err)
 {
   husk_container_t c;
   husk_spec_t *spec = NULL;
-  int r = -1;
+  int r = -1, notify = -2;
   if (husk_container_open (ctx, id, &c, err) < 0)
     goto out;
   switch (husk_container_status (&c))
@@ -597,10 +600,21 @@ husk_container_start (husk_context_t *ctx, const char *id, husk_error_t *err)
     }
   if (husk_container_load_spec (&c, &spec, err) < 0)
     goto out;
+  notify = husk_notify_bind (&c, err);
+  if (notify == -1)
+    goto out;
   if (husk_start_init (&c, err) < 0)
     goto out;
   r = husk_run_poststart (&c, spec, err);
+  if (r == 0 && notify >= 0)
+    {
+      pid_t pid = c.state.pid;
+      husk_container_close (&c); /* state, kill, exec must not wait for READY */
+      r = husk_notify_forward (notify, pid, pid, err);
+    }
 out:
+  if (notify >= 0)
+    close (notify);
   husk_spec_free (spec);
   husk_container_close (&c);
   return r;

@@ -13,6 +13,7 @@
 #include <termios.h>
 #include <unistd.h>
 #include "container-internal.h"
+#include "notify.h"
 #include "terminal.h"
 
 static struct termios saved_tio;
@@ -139,7 +140,7 @@ husk_container_run (husk_context_t *ctx, const char *id, const husk_create_opts_
 {
   husk_create_ctx_t cc;
   sigset_t mask, old;
-  int master = -1;
+  int master = -1, notify = -2;
   int r;
 
   *exit_status = 0;
@@ -164,13 +165,27 @@ husk_container_run (husk_context_t *ctx, const char *id, const husk_create_opts_
       /* before start, so the process never sees a 0x0 terminal */
       copy_winsize (master);
     }
+  notify = husk_notify_bind (&cc.c, err);
+  if (notify == -1)
+    goto fail_started;
   if (husk_start_init (&cc.c, err) < 0 || husk_run_poststart (&cc.c, cc.spec, err) < 0)
     goto fail_started;
-  if (opts->detach)
-    goto out;
 
   /* Other commands (state, kill, exec) must not wait for us while it runs. */
   flock (cc.c.dirfd, LOCK_UN);
+  /* With -d the container's init is the main pid; in the foreground, husk. */
+  if (notify >= 0 && husk_notify_forward (notify, cc.pid, opts->detach ? cc.pid : getpid (), err) < 0)
+    {
+      if (opts->detach)
+        {
+          r = -1; /* the container runs on; the caller hears why it was not reported */
+          goto out;
+        }
+      husk_log_warning ("%s", (*err)->msg);
+      husk_error_release (err);
+    }
+  if (opts->detach)
+    goto out;
   *exit_status = husk_foreground_wait (cc.pid, master, err);
   flock (cc.c.dirfd, LOCK_EX);
   if (*exit_status < 0)
@@ -192,6 +207,8 @@ out:
     close (master);
   if (cc.cgroup)
     husk_cgroup_free (cc.cgroup);
+  if (notify >= 0)
+    close (notify);
   husk_create_ctx_clear (&cc);
   if (!opts->detach)
     sigprocmask (SIG_SETMASK, &old, NULL);

@@ -4,6 +4,7 @@
 set -u
 
 HUSK=${HUSK:?HUSK must point at the built husk binary}
+unset NOTIFY_SOCKET # only notify.sh sets it, per command
 HUSK_TEST_INIT=${HUSK_TEST_INIT:-}
 T=$(mktemp -d /tmp/husk-it.XXXXXX)
 chmod 755 "$T"
