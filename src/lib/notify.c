@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include "container-internal.h"
 #include "notify.h"
+#include "terminal.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -153,29 +154,15 @@ barrier (int fd, husk_error_t *err)
   char c;
   struct pollfd q;
   int r;
-  union
-  {
-    char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } u;
-  struct iovec iov = { .iov_base = (void *) "BARRIER=1", .iov_len = 9 };
-  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-  struct cmsghdr *cm;
 
   if (pipe2 (p, O_CLOEXEC) < 0)
     return husk_error_make (err, errno, "cannot create the notify barrier pipe");
-  memset (&u, 0, sizeof u);
-  cm = CMSG_FIRSTHDR (&msg);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN (sizeof (int));
-  memcpy (CMSG_DATA (cm), &p[1], sizeof (int));
-  r = (int) sendmsg (fd, &msg, MSG_NOSIGNAL);
+  r = husk_send_fd (fd, p[1], "BARRIER=1", err);
   close (p[1]);
   if (r < 0)
     {
       close (p[0]);
-      return husk_error_make (err, errno, "cannot send BARRIER=1 to NOTIFY_SOCKET");
+      return husk_error_wrap (err, "NOTIFY_SOCKET barrier");
     }
   q.fd = p[0];
   q.events = POLLIN;
