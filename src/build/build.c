@@ -34,6 +34,7 @@
 #include "internal.h"
 #include "rootfs.h"
 #include "build.h"
+#include "copy.h"
 
 typedef struct
 {
@@ -68,15 +69,6 @@ say (build_t *b, const char *fmt, ...)
   fflush (stderr);
 }
 
-static void
-strv_add (char ***v, const char *s)
-{
-  size_t n = husk_strv_len (*v);
-  *v = xrealloc (*v, (n + 2) * sizeof **v);
-  (*v)[n] = xstrdup (s);
-  (*v)[n + 1] = NULL;
-}
-
 /* Set K=V in a strv (replacing K). */
 static void
 strv_setkv (char ***v, const char *k, const char *val)
@@ -90,7 +82,7 @@ strv_setkv (char ***v, const char *k, const char *val)
         return;
       }
   husk_autofree char *kv = xstrdup_printf ("%s=%s", k, val);
-  strv_add (v, kv);
+  husk_strv_add (v, kv);
 }
 
 /* The variables substitution sees: ARGs, then ENV (ENV wins). */
@@ -99,9 +91,9 @@ subst_env (build_t *b)
 {
   char **v = NULL;
   for (size_t i = 0; b->args && b->args[i]; i++)
-    strv_add (&v, b->args[i]);
+    husk_strv_add (&v, b->args[i]);
   for (size_t i = 0; b->cfg && i < b->cfg->env_len; i++)
-    strv_add (&v, b->cfg->env[i]);
+    husk_strv_add (&v, b->cfg->env[i]);
   if (v == NULL)
     v = xmalloc0 (sizeof *v);
   return v;
@@ -549,289 +541,6 @@ fail:
 
 /* ---- COPY -------------------------------------------------------------- */
 
-static bool
-has_glob (const char *s)
-{
-  return strpbrk (s, "*?[") != NULL;
-}
-
-static int
-cmp_strp (const void *a, const void *b)
-{
-  return strcmp (*(char *const *) a, *(char *const *) b);
-}
-
-/* Lexically clean a context path; `..` above the context is refused. */
-static int
-context_path (const char *src, char **out, husk_error_t *err)
-{
-  char **parts = NULL;
-  size_t n = 0;
-  husk_autofree char *copy = xstrdup (src);
-  char *save = NULL;
-  for (char *t = strtok_r (copy, "/", &save); t; t = strtok_r (NULL, "/", &save))
-    {
-      if (strcmp (t, ".") == 0)
-        continue;
-      if (strcmp (t, "..") == 0)
-        {
-          if (n == 0)
-            {
-              free (parts);
-              return husk_error_make (err, 0, "COPY: forbidden path outside the build context: %s", src);
-            }
-          n--;
-          continue;
-        }
-      parts = xrealloc (parts, (n + 1) * sizeof *parts);
-      parts[n++] = t;
-    }
-  {
-    size_t len = 1;
-    char *r;
-    for (size_t i = 0; i < n; i++)
-      len += strlen (parts[i]) + 1;
-    r = xmalloc0 (len + 1);
-    for (size_t i = 0; i < n; i++)
-      {
-        if (i)
-          strcat (r, "/");
-        strcat (r, parts[i]);
-      }
-    if (*r == '\0')
-      {
-        free (r);
-        r = xstrdup (".");
-      }
-    *out = r;
-  }
-  free (parts);
-  return 0;
-}
-
-/* Expand the sources (wildcards in the last component) into context paths. */
-static int
-copy_sources (build_t *b, char *const *srcs, size_t n, char ***out, husk_error_t *err)
-{
-  husk_autostrv char **v = NULL;
-  for (size_t i = 0; i < n; i++)
-    {
-      husk_autofree char *p = NULL;
-      if (context_path (srcs[i], &p, err) < 0)
-        return -1;
-      if (!has_glob (p))
-        {
-          husk_autoclose int fd = husk_open_in_root (b->context_fd, p, O_PATH, 0, err);
-          if (fd < 0)
-            return husk_error_wrap (err, "COPY: source `%s`", srcs[i]);
-          strv_add (&v, p);
-          continue;
-        }
-      {
-        char *slash = strrchr (p, '/');
-        const char *pattern = slash ? slash + 1 : p;
-        husk_autofree char *parent = slash ? xstrndup (p, (size_t) (slash - p)) : xstrdup (".");
-        husk_autoclosedir DIR *d = NULL;
-        struct dirent *de;
-        size_t before = husk_strv_len (v);
-        int fd;
-        if (has_glob (parent))
-          return husk_error_make (err, 0, "COPY: wildcards are only supported in the last component (`%s`)", srcs[i]);
-        fd = husk_open_in_root (b->context_fd, parent, O_RDONLY | O_DIRECTORY, 0, err);
-        if (fd < 0)
-          return husk_error_wrap (err, "COPY: source `%s`", srcs[i]);
-        d = fdopendir (fd);
-        if (d == NULL)
-          {
-            close (fd);
-            return husk_error_make (err, errno, "COPY: cannot read `%s`", parent);
-          }
-        while ((de = readdir (d)))
-          if (strcmp (de->d_name, ".") && strcmp (de->d_name, "..") && fnmatch (pattern, de->d_name, FNM_PERIOD) == 0)
-            {
-              husk_autofree char *m = slash ? xstrdup_printf ("%s/%s", parent, de->d_name) : xstrdup (de->d_name);
-              strv_add (&v, m);
-            }
-        if (husk_strv_len (v) == before)
-          return husk_error_make (err, 0, "COPY: no source files match `%s`", srcs[i]);
-        qsort (v + before, husk_strv_len (v) - before, sizeof *v, cmp_strp);
-      }
-    }
-  *out = steal_ptr (&v);
-  return 0;
-}
-
-/* Hash names, types, modes and contents of the node open at fd (for the
- * cache key); children are not followed when they are symlinks. */
-static int
-hash_fd (hb_sha256_t *h, int fd, const char *rel, husk_error_t *err)
-{
-  struct stat st;
-  char line[PATH_MAX + 64];
-  if (fstat (fd, &st) < 0)
-    return husk_error_make (err, errno, "COPY: cannot stat `%s`", rel);
-  snprintf (line, sizeof line, "%s %o\n", rel, (unsigned) st.st_mode);
-  hb_sha256_update (h, line, strlen (line));
-  if (S_ISREG (st.st_mode))
-    {
-      char buf[1 << 16];
-      ssize_t n;
-      while ((n = read (fd, buf, sizeof buf)) > 0)
-        hb_sha256_update (h, buf, (size_t) n);
-      if (n < 0)
-        return husk_error_make (err, errno, "COPY: cannot read `%s`", rel);
-    }
-  else if (S_ISDIR (st.st_mode))
-    {
-      struct dirent **names = NULL;
-      char self[64];
-      int n, ret = 0;
-      snprintf (self, sizeof self, "/proc/self/fd/%d", fd);
-      n = scandir (self, &names, NULL, alphasort);
-      if (n < 0)
-        return husk_error_make (err, errno, "COPY: cannot read `%s`", rel);
-      for (int i = 0; i < n; i++)
-        {
-          const char *nm = names[i]->d_name;
-          if (ret == 0 && strcmp (nm, ".") && strcmp (nm, ".."))
-            {
-              husk_autofree char *child = xstrdup_printf ("%s/%s", rel, nm);
-              struct stat cst;
-              if (fstatat (fd, nm, &cst, AT_SYMLINK_NOFOLLOW) < 0)
-                ret = husk_error_make (err, errno, "COPY: cannot stat `%s`", child);
-              else if (S_ISLNK (cst.st_mode))
-                {
-                  char target[PATH_MAX];
-                  ssize_t tn = readlinkat (fd, nm, target, sizeof target);
-                  snprintf (line, sizeof line, "%s -> ", child);
-                  hb_sha256_update (h, line, strlen (line));
-                  if (tn > 0)
-                    hb_sha256_update (h, target, (size_t) tn);
-                }
-              else if (S_ISREG (cst.st_mode) || S_ISDIR (cst.st_mode))
-                {
-                  husk_autoclose int cfd = openat (fd, nm, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-                  ret = cfd < 0 ? husk_error_make (err, errno, "COPY: cannot open `%s`", child)
-                                : hash_fd (h, cfd, child, err);
-                }
-            }
-          free (names[i]);
-        }
-      free (names);
-      return ret;
-    }
-  return 0;
-}
-
-typedef struct
-{
-  uid_t uid;
-  gid_t gid;
-} owner_t;
-
-static int copy_node (int sdir, const char *sname, int ddir, const char *dname, const owner_t *o, husk_error_t *err);
-
-static int
-copy_file_fd (int in, const struct stat *st, int ddir, const char *dname, const owner_t *o, husk_error_t *err)
-{
-  husk_autoclose int out = -1;
-  struct stat dst;
-  struct timespec ts[2] = { st->st_atim, st->st_mtim };
-  char buf[1 << 16];
-  ssize_t n;
-  if (fstatat (ddir, dname, &dst, AT_SYMLINK_NOFOLLOW) == 0 && hb_rm_rf_at (ddir, dname, err) < 0)
-    return -1;
-  out = openat (ddir, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (out < 0)
-    return husk_error_make (err, errno, "COPY: cannot create `%s`", dname);
-  while ((n = read (in, buf, sizeof buf)) != 0)
-    {
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0 || husk_write_all (out, buf, (size_t) n) < 0)
-        return husk_error_make (err, errno, "COPY: cannot copy to `%s`", dname);
-    }
-  if (fchown (out, o->uid, o->gid) < 0 || fchmod (out, st->st_mode & 07777) < 0)
-    return husk_error_make (err, errno, "COPY: cannot set the owner or mode of `%s`", dname);
-  futimens (out, ts);
-  return 0;
-}
-
-static int
-copy_dir_contents (int sfd, int dfd, const owner_t *o, husk_error_t *err)
-{
-  struct dirent **names = NULL;
-  char self[64];
-  int n, ret = 0;
-  snprintf (self, sizeof self, "/proc/self/fd/%d", sfd);
-  n = scandir (self, &names, NULL, alphasort);
-  if (n < 0)
-    return husk_error_make (err, errno, "COPY: cannot read a source directory");
-  for (int i = 0; i < n; i++)
-    {
-      if (ret == 0 && strcmp (names[i]->d_name, ".") && strcmp (names[i]->d_name, ".."))
-        ret = copy_node (sfd, names[i]->d_name, dfd, names[i]->d_name, o, err);
-      free (names[i]);
-    }
-  free (names);
-  return ret;
-}
-
-static int
-copy_node (int sdir, const char *sname, int ddir, const char *dname, const owner_t *o, husk_error_t *err)
-{
-  struct stat st, dst;
-  struct timespec ts[2];
-  bool exists = fstatat (ddir, dname, &dst, AT_SYMLINK_NOFOLLOW) == 0;
-
-  if (fstatat (sdir, sname, &st, AT_SYMLINK_NOFOLLOW) < 0)
-    return husk_error_make (err, errno, "COPY: cannot stat `%s`", sname);
-  ts[0] = st.st_atim;
-  ts[1] = st.st_mtim;
-  if (exists && !(S_ISDIR (st.st_mode) && S_ISDIR (dst.st_mode)) && hb_rm_rf_at (ddir, dname, err) < 0)
-    return -1;
-
-  if (S_ISDIR (st.st_mode))
-    {
-      husk_autoclose int sfd = openat (sdir, sname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      husk_autoclose int dfd = -1;
-      if (sfd < 0)
-        return husk_error_make (err, errno, "COPY: cannot open `%s`", sname);
-      if (mkdirat (ddir, dname, 0755) < 0 && errno != EEXIST)
-        return husk_error_make (err, errno, "COPY: cannot create `%s`", dname);
-      dfd = openat (ddir, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (dfd < 0)
-        return husk_error_make (err, errno, "COPY: cannot open `%s`", dname);
-      if (copy_dir_contents (sfd, dfd, o, err) < 0)
-        return -1;
-      if (fchown (dfd, o->uid, o->gid) < 0 || fchmod (dfd, st.st_mode & 07777) < 0)
-        return husk_error_make (err, errno, "COPY: cannot set the owner or mode of `%s`", dname);
-      futimens (dfd, ts);
-      return 0;
-    }
-  if (S_ISLNK (st.st_mode))
-    {
-      char target[PATH_MAX];
-      ssize_t n = readlinkat (sdir, sname, target, sizeof target - 1);
-      if (n < 0)
-        return husk_error_make (err, errno, "COPY: cannot read link `%s`", sname);
-      target[n] = '\0';
-      if (symlinkat (target, ddir, dname) < 0)
-        return husk_error_make (err, errno, "COPY: cannot create symlink `%s`", dname);
-      fchownat (ddir, dname, o->uid, o->gid, AT_SYMLINK_NOFOLLOW);
-      utimensat (ddir, dname, ts, AT_SYMLINK_NOFOLLOW);
-      return 0;
-    }
-  if (S_ISREG (st.st_mode))
-    {
-      husk_autoclose int in = openat (sdir, sname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-      if (in < 0)
-        return husk_error_make (err, errno, "COPY: cannot open `%s`", sname);
-      return copy_file_fd (in, &st, ddir, dname, o, err);
-    }
-  return 0; /* devices, fifos, sockets: not copied */
-}
-
 static char *
 abs_in_workdir (build_t *b, const char *p)
 {
@@ -839,71 +548,6 @@ abs_in_workdir (build_t *b, const char *p)
   if (*p == '/')
     return xstrdup (p);
   return xstrdup_printf ("%s%s%s", wd, wd[strlen (wd) - 1] == '/' ? "" : "/", p);
-}
-
-static int
-copy_into (build_t *b, work_t *w, char *const *srcs, const char *dest, bool dest_dir, const char *chown,
-           husk_error_t *err)
-{
-  husk_autoclose int rootfd = open (w->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  owner_t o = { 0, 0 };
-  if (rootfd < 0)
-    return husk_error_make (err, errno, "cannot open `%s`", w->rootfs);
-  if (chown && hb_resolve_user (rootfd, chown, &o.uid, &o.gid, NULL, NULL, err) < 0)
-    return husk_error_wrap (err, "COPY --chown=%s", chown);
-
-  for (size_t i = 0; srcs[i]; i++)
-    {
-      /* Sources named in config.txt are followed (inside the context). */
-      husk_autoclose int in = husk_open_in_root (b->context_fd, srcs[i], O_RDONLY, 0, err);
-      husk_autoclose int dpath = -1;
-      husk_autoclose int ddir = -1;
-      husk_autofree char *dparent = NULL;
-      const char *base = strrchr (srcs[i], '/') ? strrchr (srcs[i], '/') + 1 : srcs[i];
-      const char *dname;
-      struct stat st;
-
-      if (in < 0 || fstat (in, &st) < 0)
-        return in < 0 ? -1 : husk_error_make (err, errno, "COPY: cannot stat `%s`", srcs[i]);
-      if (!S_ISDIR (st.st_mode) && !S_ISREG (st.st_mode))
-        return husk_error_make (err, 0, "COPY: `%s` is not a file or a directory", srcs[i]);
-      if (S_ISREG (st.st_mode) && !dest_dir)
-        {
-          /* An existing directory as destination takes the file inside. */
-          husk_auto_error husk_error_t e2 = NULL;
-          ddir = husk_open_in_root (rootfd, dest, O_RDONLY | O_DIRECTORY, 0, &e2);
-        }
-      if (ddir >= 0)
-        dname = base;
-      else if (S_ISDIR (st.st_mode) || dest_dir)
-        {
-          dpath = husk_create_in_root (rootfd, dest, true, err);
-          if (dpath < 0)
-            return husk_error_wrap (err, "COPY: destination `%s`", dest);
-          ddir = openat (dpath, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-          dname = base;
-        }
-      else
-        {
-          const char *dslash = strrchr (dest, '/');
-          dparent = xstrndup (dest, (size_t) (dslash - dest));
-          dname = dslash + 1;
-          dpath = husk_create_in_root (rootfd, *dparent ? dparent : "/", true, err);
-          if (dpath < 0)
-            return husk_error_wrap (err, "COPY: destination `%s`", dest);
-          ddir = openat (dpath, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        }
-      if (ddir < 0)
-        return husk_error_make (err, errno, "COPY: cannot open `%s`", dest);
-      if (S_ISDIR (st.st_mode))
-        {
-          if (copy_dir_contents (in, ddir, &o, err) < 0)
-            return -1;
-        }
-      else if (copy_file_fd (in, &st, ddir, dname, &o, err) < 0)
-        return -1;
-    }
-  return 0;
 }
 
 static int
@@ -940,23 +584,12 @@ do_copy (build_t *b, const hb_instr_t *in, husk_error_t *err)
   dest = abs_in_workdir (b, w[n - 1]);
   free (w[n - 1]);
   w[n - 1] = NULL;
-  if (copy_sources (b, w, n - 1, &srcs, err) < 0)
+  if (hb_copy_sources (b->context_fd, w, n - 1, &srcs, err) < 0)
     return -1;
   if (husk_strv_len (srcs) > 1)
     dest_dir = true;
-  {
-    hb_sha256_t *h = hb_sha256_new ();
-    for (size_t i = 0; srcs[i]; i++)
-      {
-        husk_autoclose int fd = husk_open_in_root (b->context_fd, srcs[i], O_RDONLY, 0, err);
-        if (fd < 0 || hash_fd (h, fd, srcs[i], err) < 0)
-          {
-            hb_sha256_free (h);
-            return -1;
-          }
-      }
-    hash = hb_sha256_finish (h);
-  }
+  if (hb_copy_hash (b->context_fd, srcs, &hash, err) < 0)
+    return -1;
   {
     husk_autofree char *joined = join (srcs, " ");
     text = xstrdup_printf ("COPY %s%s%s %s%s in %s", chown ? "--chown=" : "", chown ? chown : "", chown ? " " : "",
@@ -965,7 +598,7 @@ do_copy (build_t *b, const hb_instr_t *in, husk_error_t *err)
   key = step_key (b, text, hash);
   if (step_from_cache (b, key, text))
     return 0;
-  if (work_prepare (b, &wk, err) < 0 || copy_into (b, &wk, srcs, dest, dest_dir, chown, err) < 0
+  if (work_prepare (b, &wk, err) < 0 || hb_copy_into (b->context_fd, wk.rootfs, srcs, dest, dest_dir, chown, err) < 0
       || work_commit (b, &wk, &c, err) < 0)
     {
       husk_error_wrap (err, "COPY");
@@ -1076,7 +709,7 @@ do_meta (build_t *b, const hb_instr_t *in, char **global_args, husk_error_t *err
         for (size_t i = 0; keys[i]; i++)
           {
             husk_autofree char *p = xstrdup_printf ("%s=%s", keys[i], vals[i]);
-            strv_add (&kv, p);
+            husk_strv_add (&kv, p);
             if (in->kind == HB_INSTR_ENV)
               hb_image_config_set_env (b->cfg, keys[i], vals[i]);
             else
@@ -1274,10 +907,10 @@ hb_cmd_build (const hb_globals_t *gl, int argc, char **argv, husk_error_t *err)
           {
             const char *v = getenv (optarg); /* docker: --build-arg K takes K from the environment */
             husk_autofree char *kv = xstrdup_printf ("%s=%s", optarg, v ? v : "");
-            strv_add (&build_args, kv);
+            husk_strv_add (&build_args, kv);
           }
         else
-          strv_add (&build_args, optarg);
+          husk_strv_add (&build_args, optarg);
         break;
       case O_NO_CACHE:
         b.no_cache = true;

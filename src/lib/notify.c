@@ -56,12 +56,7 @@ strv_set_env (char ***env, const char *kv)
         v[n] = xstrdup (kv);
         return;
       }
-  v = realloc (v, (n + 2) * sizeof *v);
-  if (v == NULL)
-    abort ();
-  v[n] = xstrdup (kv);
-  v[n + 1] = NULL;
-  *env = v;
+  husk_strv_add (env, kv);
 }
 
 int

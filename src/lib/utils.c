@@ -148,6 +148,15 @@ husk_strv_len (char *const *v)
   return n;
 }
 
+void
+husk_strv_add (char ***v, const char *s)
+{
+  size_t n = husk_strv_len (*v);
+  *v = xrealloc (*v, (n + 2) * sizeof **v);
+  (*v)[n] = xstrdup (s);
+  (*v)[n + 1] = NULL;
+}
+
 ssize_t
 husk_write_all (int fd, const void *buf, size_t len)
 {
