@@ -17,6 +17,7 @@
  *
  * The overlay mounts live in a private mount namespace of this process
  * (unshare at the start), so they disappear with it whatever happens. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -53,7 +54,74 @@ typedef struct
   bool cmd_set; /* CMD given in this build (ENTRYPOINT keeps it) */
   int step, n_steps;
   int runs; /* containers started (ids) */
+  struct stage_s *stages; /* finished stages, for FROM <stage> and COPY --from */
+  size_t n_stages;
+  char *stage_name; /* of the stage being built (FROM ... AS NAME), or NULL */
 } build_t;
+
+/* A finished stage: its image state, kept for later stages. */
+typedef struct stage_s
+{
+  char *name; /* NULL when the stage has no AS */
+  hb_image_config_t *cfg;
+  hb_desc_t *layers;
+  size_t n_layers;
+  char *chain;
+} stage_t;
+
+static void
+stage_clear (stage_t *st)
+{
+  free (st->name);
+  hb_image_config_free (st->cfg);
+  for (size_t i = 0; st->layers && i < st->n_layers; i++)
+    hb_desc_clear (&st->layers[i]);
+  free (st->layers);
+  free (st->chain);
+  memset (st, 0, sizeof *st);
+}
+
+static void
+layers_dup (const hb_desc_t *from, size_t n, hb_desc_t **out)
+{
+  *out = xmalloc0 ((n + 1) * sizeof **out);
+  for (size_t i = 0; i < n; i++)
+    {
+      (*out)[i].media_type = xstrdup (from[i].media_type);
+      (*out)[i].digest = xstrdup (from[i].digest);
+      (*out)[i].size = from[i].size;
+    }
+}
+
+/* An earlier stage by name (case-insensitive) or index, or NULL. */
+static const stage_t *
+find_stage (const build_t *b, const char *ref)
+{
+  char *end;
+  unsigned long idx = strtoul (ref, &end, 10);
+  if (*ref && *end == '\0')
+    return idx < b->n_stages ? &b->stages[idx] : NULL;
+  for (size_t i = 0; i < b->n_stages; i++)
+    if (b->stages[i].name && strcasecmp (b->stages[i].name, ref) == 0)
+      return &b->stages[i];
+  return NULL;
+}
+
+/* The current image state becomes a finished stage; the next FROM starts afresh. */
+static void
+end_stage (build_t *b)
+{
+  stage_t *st;
+  b->stages = xrealloc (b->stages, (b->n_stages + 1) * sizeof *b->stages);
+  st = &b->stages[b->n_stages++];
+  st->name = steal_ptr (&b->stage_name);
+  st->cfg = steal_ptr (&b->cfg);
+  st->layers = steal_ptr (&b->layers);
+  st->n_layers = b->n_layers;
+  st->chain = steal_ptr (&b->chain);
+  b->n_layers = 0;
+  b->cmd_set = false;
+}
 
 static void say (build_t *b, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
@@ -274,16 +342,45 @@ step_from_cache (build_t *b, const char *key, const char *text)
 
 /* ---- FROM -------------------------------------------------------------- */
 
+/* Open REF in the store, pulling it when it is not there, into st. */
+static int
+load_image (build_t *b, const char *ref, stage_t *st, husk_error_t *err)
+{
+  hb_autoimage hb_image_t *img = NULL;
+  if (hb_image_open (b->s, ref, &img, err) < 0)
+    {
+      husk_auto_error husk_error_t e2 = NULL;
+      husk_autofree char *digest = NULL;
+      hb_pull_opts_t po = { .quiet = b->g->quiet };
+      if ((*err)->status != ENOENT)
+        return -1;
+      if (hb_pull_image (b->s, ref, &po, &digest, &e2) < 0 || hb_image_open (b->s, digest, &img, &e2) < 0)
+        return husk_error_wrap (err, "%s (and pulling it failed: %s)", ref, e2 ? e2->msg : "?");
+      husk_error_release (err);
+    }
+  if (img->config->diff_ids_len != img->manifest->layers_len)
+    return husk_error_make (err, 0, "%s: the image has %zu layers but %zu diff_ids", ref, img->manifest->layers_len,
+                            img->config->diff_ids_len);
+  st->cfg = hb_image_config_dup (img->config);
+  layers_dup (img->manifest->layers, img->manifest->layers_len, &st->layers);
+  st->n_layers = img->manifest->layers_len;
+  st->chain = xstrdup (img->manifest_digest);
+  return 0;
+}
+
 static int
 do_from (build_t *b, const hb_instr_t *in, husk_error_t *err)
 {
   husk_autostrv char **env = subst_env (b);
   husk_autostrv char **w = NULL;
-  hb_autoimage hb_image_t *img = NULL;
+  const stage_t *base;
+  stage_t st = { 0 };
 
   if (hb_dockerfile_words (in->rest, env, true, false, &w, NULL, err) < 0)
     return -1;
-  say (b, "STEP %d/%d: FROM %s\n", ++b->step, b->n_steps, w[0]);
+  say (b, "STEP %d/%d: FROM %s%s%s\n", ++b->step, b->n_steps, w[0], w[1] ? " AS " : "", w[1] ? w[2] : "");
+  free (b->stage_name);
+  b->stage_name = hb_dockerfile_stage_name (in) ? xstrdup (hb_dockerfile_stage_name (in)) : NULL;
   if (strcmp (w[0], "scratch") == 0)
     {
       b->cfg = xmalloc0 (sizeof *b->cfg);
@@ -294,30 +391,22 @@ do_from (build_t *b, const hb_instr_t *in, husk_error_t *err)
       b->chain = xstrdup ("sha256:0000000000000000000000000000000000000000000000000000000000000000");
       return 0;
     }
-  if (hb_image_open (b->s, w[0], &img, err) < 0)
+  if ((base = find_stage (b, w[0])) != NULL && !isdigit ((unsigned char) w[0][0]))
     {
-      husk_auto_error husk_error_t e2 = NULL;
-      husk_autofree char *digest = NULL;
-      hb_pull_opts_t po = { .quiet = b->g->quiet };
-      if ((*err)->status != ENOENT)
-        return -1;
-      if (hb_pull_image (b->s, w[0], &po, &digest, &e2) < 0 || hb_image_open (b->s, digest, &img, &e2) < 0)
-        return husk_error_wrap (err, "FROM (and pulling it failed: %s)", e2 ? e2->msg : "?");
-      husk_error_release (err);
+      /* FROM an earlier stage: go on from its state */
+      b->cfg = hb_image_config_dup (base->cfg);
+      layers_dup (base->layers, base->n_layers, &b->layers);
+      b->n_layers = base->n_layers;
+      b->chain = xstrdup (base->chain);
+      return 0;
     }
-  if (img->config->diff_ids_len != img->manifest->layers_len)
-    return husk_error_make (err, 0, "FROM %s: the image has %zu layers but %zu diff_ids", w[0],
-                            img->manifest->layers_len, img->config->diff_ids_len);
-  b->cfg = hb_image_config_dup (img->config);
-  b->layers = xmalloc0 ((img->manifest->layers_len + 1) * sizeof *b->layers);
-  for (size_t i = 0; i < img->manifest->layers_len; i++)
-    {
-      b->layers[i].media_type = xstrdup (img->manifest->layers[i].media_type);
-      b->layers[i].digest = xstrdup (img->manifest->layers[i].digest);
-      b->layers[i].size = img->manifest->layers[i].size;
-    }
-  b->n_layers = img->manifest->layers_len;
-  b->chain = xstrdup (img->manifest_digest);
+  if (load_image (b, w[0], &st, err) < 0)
+    return husk_error_wrap (err, "FROM");
+  b->cfg = steal_ptr (&st.cfg);
+  b->layers = steal_ptr (&st.layers);
+  b->n_layers = st.n_layers;
+  b->chain = steal_ptr (&st.chain);
+  stage_clear (&st);
   return 0;
 }
 
@@ -346,7 +435,8 @@ work_clear (work_t *w)
 }
 
 static int
-work_prepare (build_t *b, work_t *w, husk_error_t *err)
+work_prepare_layers (build_t *b, work_t *w, const hb_desc_t *layers, char *const *diff_ids, size_t n_layers,
+                     husk_error_t *err)
 {
   husk_autofree char *lower = NULL;
   husk_autofree char *workdir = NULL;
@@ -364,9 +454,9 @@ work_prepare (build_t *b, work_t *w, husk_error_t *err)
 
   {
     husk_autostrv char **dirs = NULL;
-    if (hb_layer_dirs (b->s, b->layers, b->cfg->diff_ids, b->n_layers, &dirs, err) < 0)
+    if (hb_layer_dirs (b->s, layers, diff_ids, n_layers, &dirs, err) < 0)
       return -1;
-    for (size_t i = b->n_layers; i > 0; i--)
+    for (size_t i = n_layers; i > 0; i--)
       {
         const char *p = dirs[i - 1];
         lower = xrealloc (lower, len + strlen (p) + 2);
@@ -387,7 +477,7 @@ work_prepare (build_t *b, work_t *w, husk_error_t *err)
   opts = xstrdup_printf ("lowerdir=%s,upperdir=%s,workdir=%s,redirect_dir=off,metacopy=off,index=off", lower, w->upper,
                          workdir);
   if (strlen (opts) >= 4096)
-    return husk_error_make (err, 0, "too many layers for one overlay mount (%zu)", b->n_layers);
+    return husk_error_make (err, 0, "too many layers for one overlay mount (%zu)", n_layers);
   if (mount ("overlay", w->rootfs, "overlay", 0, opts) < 0)
     {
       free (opts);
@@ -397,6 +487,12 @@ work_prepare (build_t *b, work_t *w, husk_error_t *err)
     }
   w->mounted = true;
   return 0;
+}
+
+static int
+work_prepare (build_t *b, work_t *w, husk_error_t *err)
+{
+  return work_prepare_layers (b, w, b->layers, b->cfg->diff_ids, b->n_layers, err);
 }
 
 /* Unmount and turn the upper dir into a layer. */
@@ -550,8 +646,9 @@ abs_in_workdir (build_t *b, const char *p)
   return xstrdup_printf ("%s%s%s", wd, wd[strlen (wd) - 1] == '/' ? "" : "/", p);
 }
 
+/* COPY from src_fd (the context, or a stage's or image's root for --from). */
 static int
-do_copy (build_t *b, const hb_instr_t *in, husk_error_t *err)
+copy_step (build_t *b, const hb_instr_t *in, int src_fd, husk_error_t *err)
 {
   husk_autostrv char **env = subst_env (b);
   husk_autostrv char **w = NULL;
@@ -584,21 +681,22 @@ do_copy (build_t *b, const hb_instr_t *in, husk_error_t *err)
   dest = abs_in_workdir (b, w[n - 1]);
   free (w[n - 1]);
   w[n - 1] = NULL;
-  if (hb_copy_sources (b->context_fd, w, n - 1, &srcs, err) < 0)
+  if (hb_copy_sources (src_fd, w, n - 1, &srcs, err) < 0)
     return -1;
   if (husk_strv_len (srcs) > 1)
     dest_dir = true;
-  if (hb_copy_hash (b->context_fd, srcs, &hash, err) < 0)
+  if (hb_copy_hash (src_fd, srcs, &hash, err) < 0)
     return -1;
   {
     husk_autofree char *joined = join (srcs, " ");
-    text = xstrdup_printf ("COPY %s%s%s %s%s in %s", chown ? "--chown=" : "", chown ? chown : "", chown ? " " : "",
-                           joined, dest_dir ? " (dir)" : "", dest);
+    text = xstrdup_printf ("COPY %s%s%s%s%s%s %s%s in %s", in->from ? "--from=" : "", in->from ? in->from : "",
+                           in->from ? " " : "", chown ? "--chown=" : "", chown ? chown : "", chown ? " " : "", joined,
+                           dest_dir ? " (dir)" : "", dest);
   }
   key = step_key (b, text, hash);
   if (step_from_cache (b, key, text))
     return 0;
-  if (work_prepare (b, &wk, err) < 0 || hb_copy_into (b->context_fd, wk.rootfs, srcs, dest, dest_dir, chown, err) < 0
+  if (work_prepare (b, &wk, err) < 0 || hb_copy_into (src_fd, wk.rootfs, srcs, dest, dest_dir, chown, err) < 0
       || work_commit (b, &wk, &c, err) < 0)
     {
       husk_error_wrap (err, "COPY");
@@ -613,6 +711,45 @@ do_copy (build_t *b, const hb_instr_t *in, husk_error_t *err)
   cache_entry_clear (&c);
   work_clear (&wk);
   return 0;
+}
+
+static int
+do_copy (build_t *b, const hb_instr_t *in, husk_error_t *err)
+{
+  work_t src = { 0 };
+  stage_t image = { 0 };
+  const stage_t *st;
+  int src_fd, r;
+
+  if (in->from == NULL)
+    return copy_step (b, in, b->context_fd, err);
+  /* --from=STAGE (a name, or the index of an earlier stage) or an image */
+  st = find_stage (b, in->from);
+  if (st == NULL && isdigit ((unsigned char) in->from[0]))
+    return husk_error_make (err, 0, "COPY --from=%s: there is no stage %s before this one", in->from, in->from);
+  if (st == NULL)
+    {
+      if (load_image (b, in->from, &image, err) < 0)
+        return husk_error_wrap (err, "COPY --from");
+      st = &image;
+    }
+  r = work_prepare_layers (b, &src, st->layers, st->cfg->diff_ids, st->n_layers, err);
+  stage_clear (&image);
+  if (r < 0)
+    {
+      work_clear (&src);
+      return husk_error_wrap (err, "COPY --from=%s", in->from);
+    }
+  src_fd = open (src.rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (src_fd < 0)
+    r = husk_error_make (err, errno, "COPY --from=%s: cannot open `%s`", in->from, src.rootfs);
+  else
+    {
+      r = copy_step (b, in, src_fd, err);
+      close (src_fd);
+    }
+  work_clear (&src);
+  return r;
 }
 
 /* ---- metadata instructions --------------------------------------------- */
@@ -830,6 +967,10 @@ build_clear (build_t *b)
     hb_desc_clear (&b->layers[i]);
   free (b->layers);
   free (b->chain);
+  free (b->stage_name);
+  for (size_t i = 0; i < b->n_stages; i++)
+    stage_clear (&b->stages[i]);
+  free (b->stages);
   if (b->context_fd >= 0)
     close (b->context_fd);
 }
@@ -842,11 +983,21 @@ build_steps (build_t *b, const hb_dockerfile_t *df, const char *file, husk_error
     {
       const hb_instr_t *in = &df->instrs[i];
       int r;
-      if (in->kind == HB_INSTR_FROM)
+      if (in->kind == HB_INSTR_FROM && b->cfg == NULL)
         {
           /* ARGs before FROM are for FROM only, unless declared again after it. */
           r = do_from (b, in, err);
           global_args = steal_ptr (&b->args);
+        }
+      else if (in->kind == HB_INSTR_FROM)
+        {
+          /* A new stage: the global ARGs again for its FROM, its own ARGs after. */
+          end_stage (b);
+          husk_strv_free (b->args);
+          b->args = strv_dup (global_args);
+          r = do_from (b, in, err);
+          husk_strv_free (b->args);
+          b->args = NULL;
         }
       else
         {

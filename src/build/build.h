@@ -145,6 +145,7 @@ typedef struct
   char *text;        /* the whole instruction, continuations joined */
   char *rest;        /* what follows the keyword and its --flags, trimmed */
   char *chown;       /* COPY --chown=, NULL when absent */
+  char *from;        /* COPY --from= (a stage name or index, or an image), NULL when absent */
   char **exec;       /* RUN/CMD/ENTRYPOINT/COPY JSON-array form, NULL-terminated; NULL: shell form */
 } hb_instr_t;
 
@@ -158,6 +159,8 @@ typedef struct
  * instruction "RUNN"`.  filename is used in messages only. */
 int hb_dockerfile_parse (const char *text, const char *filename, hb_dockerfile_t *out, husk_error_t *err);
 void hb_dockerfile_clear (hb_dockerfile_t *df);
+/* FROM IMAGE AS NAME: NAME, lower-cased; NULL without AS (or not a FROM). */
+const char *hb_dockerfile_stage_name (const hb_instr_t *in);
 /* Split s into words the way the builder does: quotes ('' and "") and
  * backslash escapes are removed; $VAR, ${VAR}, ${VAR:-word} and ${VAR:+word}
  * are replaced from env ("K=V" vector, may be NULL) unless expand is false or

@@ -473,6 +473,11 @@ take_flags (hb_instr_t *in, const char *file, husk_error_t *err)
           free (in->chown);
           in->chown = xstrdup (flag + 8);
         }
+      else if (in->kind == HB_INSTR_COPY && strncmp (flag, "--from=", 7) == 0 && flag[7])
+        {
+          free (in->from);
+          in->from = xstrdup (flag + 7);
+        }
       else
         return line_error (err, file, in->line, "%s: unsupported flag `%s`", in->keyword, flag);
       p += n;
@@ -524,7 +529,21 @@ add_instr (hb_dockerfile_t *df, const char *file, int line, const char *text, hu
   return check_instr (&df->instrs[df->len - 1], file, err);
 }
 
-/* Whole-file rules: FROM first (after ARGs), one stage only. */
+/* The stage name of a `FROM IMAGE AS NAME` (lower-cased in place), or NULL. */
+const char *
+hb_dockerfile_stage_name (const hb_instr_t *in)
+{
+  char *as = in->kind == HB_INSTR_FROM ? strrchr (in->rest, ' ') : NULL;
+  if (as == NULL || as - in->rest < 4 || strncasecmp (as - 3, " AS", 3) != 0)
+    return NULL;
+  for (char *c = as + 1; *c; c++)
+    *c = (char) tolower ((unsigned char) *c);
+  return as + 1;
+}
+
+/* Whole-file rules: FROM first (after ARGs); stage names are unique and
+ * look like docker's ([a-z][a-z0-9_.-]*, not a number); COPY --from of a
+ * stage name refers to an earlier stage. */
 static int
 check_order (const hb_dockerfile_t *df, const char *file, husk_error_t *err)
 {
@@ -534,9 +553,16 @@ check_order (const hb_dockerfile_t *df, const char *file, husk_error_t *err)
       const hb_instr_t *in = &df->instrs[i];
       if (in->kind == HB_INSTR_FROM)
         {
-          if (from)
-            return line_error (err, file, in->line, "multi-stage builds (a second FROM) are not supported");
+          const char *name = hb_dockerfile_stage_name (in);
           from = true;
+          if (name == NULL)
+            continue;
+          if (!islower ((unsigned char) name[0]) || name[strspn (name, "abcdefghijklmnopqrstuvwxyz0123456789_.-")])
+            return line_error (err, file, in->line, "invalid stage name `%s`", name);
+          for (size_t j = 0; j < i; j++)
+            if (df->instrs[j].kind == HB_INSTR_FROM && hb_dockerfile_stage_name (&df->instrs[j])
+                && strcmp (hb_dockerfile_stage_name (&df->instrs[j]), name) == 0)
+              return line_error (err, file, in->line, "duplicate stage name `%s`", name);
         }
       else if (!from && in->kind != HB_INSTR_ARG)
         return line_error (err, file, in->line, "%s before FROM (the first instruction must be FROM)", in->keyword);
@@ -629,6 +655,7 @@ hb_dockerfile_clear (hb_dockerfile_t *df)
       free (in->text);
       free (in->rest);
       free (in->chown);
+      free (in->from);
       husk_strv_free (in->exec);
     }
   free (df->instrs);

@@ -149,4 +149,51 @@ printf 'FROM scratch\nCOPY busybox /bin/busybox\nENTRYPOINT ["/bin/busybox"]\nCM
 hb build -t fromscratch "$T/scratch" >/dev/null 2>"$T/err" || diag "$(cat "$T/err")"
 is "FROM scratch builds a runnable image" "from scratch" "$(hb run --rm fromscratch 2>&1)"
 
+# ---- multi-stage builds ------------------------------------------------------
+mkdir -p "$T/ms"
+cat >"$T/ms/config.txt" <<'EOF'
+ARG GREETING=hi
+FROM bb AS Builder
+ARG GREETING
+RUN mkdir -p /out && echo "$GREETING from the builder" > /out/msg && echo secret > /out/secret
+FROM bb AS second
+RUN echo second > /s
+FROM bb
+COPY --from=builder /out/msg /msg
+COPY --from=1 /s /s
+COPY --from=bb /bin/busybox /bb-copy
+CMD ["sh", "-c", "cat /msg /s; ls /out 2>&1; cmp /bb-copy /bin/busybox && echo same"]
+EOF
+out=$(hb build -t ms "$T/ms" 2>&1)
+rc=$?
+first_ms=$out
+is "a multi-stage build succeeds" 0 "$rc"
+[ "$rc" = 0 ] || diag "$out"
+run_out=$(hb run --rm ms 2>&1)
+like "COPY --from=NAME takes a file from an earlier stage (stage names are case-insensitive)" "^hi from the builder" "$run_out"
+like "COPY --from=INDEX takes one from stage 1" "second" "$run_out"
+like "only the last stage is the image: the builder's /out is not in it" "/out.*(No such file|can't)" "$run_out"
+like "COPY --from=IMAGE copies out of an image in the store" "same" "$run_out"
+base_layers=$(skopeo inspect --raw "oci:$STORE:docker.io/library/bb:latest" 2>/dev/null | jq '.layers | length')
+is "the image has the base's layers plus one per COPY, none from the other stages' RUNs" \
+  "$((base_layers + 3))" "$(skopeo inspect --raw "oci:$STORE:docker.io/library/ms:latest" 2>/dev/null | jq '.layers | length')"
+out=$(hb build -t ms "$T/ms" 2>&1)
+is "a rebuild of every stage comes from the cache (all 7 steps after the FROMs)" 7 "$(printf '%s\n' "$out" | grep -c 'Using cache')"
+ms_d1=$(printf '%s\n' "$first_ms" | grep -E '^sha256:' | tail -1)
+like "the multi-stage build printed its digest" '^sha256:[0-9a-f]{64}$' "$ms_d1"
+is "... and the rebuild gives the same image" "$ms_d1" "$(printf '%s\n' "$out" | grep -E '^sha256:' | tail -1)"
+
+printf 'FROM bb AS base\nRUN echo from-base > /b\nFROM base\nRUN cat /b > /c\nCMD ["cat", "/c"]\n' >"$T/ms/config.base"
+hb build -f "$T/ms/config.base" -t fromstage "$T/ms" >/dev/null 2>"$T/err" || diag "$(cat "$T/err")"
+is "FROM an earlier stage goes on from its state" "from-base" "$(hb run --rm fromstage 2>&1)"
+
+printf 'FROM bb\nCOPY --from=3 /x /x\n' >"$T/ms/config.bad"
+out=$(hb build -f "$T/ms/config.bad" -t msbad "$T/ms" 2>&1)
+like "COPY --from of a stage that does not exist (yet) fails clearly" "config.bad:2: COPY --from=3: there is no stage 3 before this one" "$out"
+printf 'FROM bb AS a\nFROM bb AS a\n' >"$T/ms/config.dup"
+out=$(hb build -f "$T/ms/config.dup" -t msbad "$T/ms" 2>&1)
+like "duplicate stage names are refused" "config.dup:2: duplicate stage name .a." "$out"
+check "failed multi-stage builds leave no temp dirs or mounts" sh -c \
+  "[ -z \"\$(ls -A '$STORE/tmp' 2>/dev/null)\" ] && ! grep -q '$STORE' /proc/self/mountinfo"
+
 done_testing

@@ -109,12 +109,13 @@ Test (dockerfile, shape_errors)
     { "FROM a\nENV A=1 B\n", "config.txt:2: ENV: `B` is not KEY=VALUE" },
     { "FROM a\nLABEL x\n", "config.txt:2: LABEL must have two arguments (KEY VALUE or KEY=VALUE ...)" },
     { "FROM a\nCOPY x\n", "config.txt:2: COPY requires at least two arguments (sources and destination)" },
-    { "FROM a\nCOPY --from=b x y\n", "config.txt:2: COPY: unsupported flag `--from=b`" },
+    { "FROM a\nCOPY --from= x y\n", "config.txt:2: COPY: unsupported flag `--from=`" },
     { "FROM a\nEXPOSE 80/xyz\n", "config.txt:2: EXPOSE: invalid port `80/xyz`" },
     { "FROM a\nEXPOSE 70000\n", "config.txt:2: EXPOSE: invalid port `70000`" },
     { "FROM a\nENV A=\"open\n", "config.txt:2: unterminated quote in `A=\"open`" },
     { "RUN x\nFROM a\n", "config.txt:1: RUN before FROM (the first instruction must be FROM)" },
-    { "FROM a\nFROM b\n", "config.txt:2: multi-stage builds (a second FROM) are not supported" },
+    { "FROM a AS 1st\nFROM b\n", "config.txt:1: invalid stage name `1st`" },
+    { "FROM a AS one\nFROM b AS One\n", "config.txt:2: duplicate stage name `one`" },
     { "FROM a\nADD x y\n", "config.txt:2: instruction ADD is not supported" },
     { "ARG X\n", "config.txt: no FROM instruction" },
     { "FROM a\nARG 1X\n", "config.txt:2: ARG: invalid name in `1X`" },
@@ -124,6 +125,18 @@ Test (dockerfile, shape_errors)
       husk_autofree char *m = parse_err (cases[i].text);
       cr_assert_str_eq (m, cases[i].msg, "case %zu", i);
     }
+}
+
+Test (dockerfile, stages)
+{
+  hb_dockerfile_t df = parse_ok ("FROM a AS Build\nRUN x\nFROM b\nCOPY --from=build --chown=1:2 /o /o\n");
+  cr_assert_str_eq (hb_dockerfile_stage_name (&df.instrs[0]), "build");
+  cr_assert_null (hb_dockerfile_stage_name (&df.instrs[1]));
+  cr_assert_null (hb_dockerfile_stage_name (&df.instrs[2]));
+  cr_assert_str_eq (df.instrs[3].from, "build");
+  cr_assert_str_eq (df.instrs[3].chown, "1:2");
+  cr_assert_str_eq (df.instrs[3].rest, "/o /o");
+  hb_dockerfile_clear (&df);
 }
 
 Test (dockerfile, exec_form_vs_invalid_json)
