@@ -832,7 +832,7 @@ do_meta (build_t *b, const hb_instr_t *in, char **global_args, husk_error_t *err
   husk_autostrv char **keys = NULL;
   husk_autostrv char **vals = NULL;
   husk_autofree char *text = NULL;
-  bool one = in->kind == HB_INSTR_WORKDIR || in->kind == HB_INSTR_USER;
+  bool one = in->kind == HB_INSTR_WORKDIR || in->kind == HB_INSTR_USER || in->kind == HB_INSTR_MAINTAINER;
 
   switch (in->kind)
     {
@@ -895,10 +895,39 @@ do_meta (build_t *b, const hb_instr_t *in, char **global_args, husk_error_t *err
     default:
       {
         husk_autofree char *joined = NULL;
-        if (hb_dockerfile_words (in->rest, env, true, one, &w, NULL, err) < 0)
+        if (in->exec)
+          w = strv_dup (in->exec); /* VOLUME ["/a", "/b"] */
+        else if (hb_dockerfile_words (in->rest, env, true, one, &w, NULL, err) < 0)
           return husk_error_wrap (err, "%s", in->keyword);
         switch (in->kind)
           {
+          case HB_INSTR_VOLUME:
+            for (size_t i = 0; w[i]; i++)
+              {
+                husk_autofree char *abs = abs_in_workdir (b, w[i]);
+                husk_autofree char *v = clean_abs (abs);
+                hb_image_config_add_volume (b->cfg, v);
+              }
+            joined = join (w, " ");
+            text = xstrdup_printf ("VOLUME [%s]", joined);
+            break;
+          case HB_INSTR_STOPSIGNAL:
+            {
+              int sig = husk_signal_parse (w[0]);
+              const char *name = sig > 0 ? husk_signal_name (sig) : NULL;
+              if (sig <= 0)
+                return husk_error_make (err, 0, "STOPSIGNAL: invalid signal `%s`", w[0]);
+              free (b->cfg->stop_signal);
+              /* docker keeps it as written; a name is the portable form */
+              b->cfg->stop_signal = xstrdup (name ? name : w[0]);
+              text = xstrdup_printf ("STOPSIGNAL %s", b->cfg->stop_signal);
+              break;
+            }
+          case HB_INSTR_MAINTAINER:
+            free (b->cfg->author);
+            b->cfg->author = xstrdup (w[0]);
+            text = xstrdup_printf ("MAINTAINER %s", w[0]);
+            break;
           case HB_INSTR_EXPOSE:
             for (size_t i = 0; w[i]; i++)
               {

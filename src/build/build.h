@@ -135,6 +135,9 @@ typedef enum
   HB_INSTR_USER,
   HB_INSTR_LABEL,
   HB_INSTR_ARG,
+  HB_INSTR_VOLUME,
+  HB_INSTR_STOPSIGNAL,
+  HB_INSTR_MAINTAINER,
 } hb_instr_kind_t;
 
 typedef struct

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_tree.h>
+#include "husk/husk.h"
 #include "build.h"
 
 static const struct
@@ -27,12 +28,13 @@ static const struct
   { "EXPOSE", HB_INSTR_EXPOSE }, { "WORKDIR", HB_INSTR_WORKDIR },
   { "COPY", HB_INSTR_COPY },     { "ENTRYPOINT", HB_INSTR_ENTRYPOINT },
   { "USER", HB_INSTR_USER },     { "LABEL", HB_INSTR_LABEL },
-  { "ARG", HB_INSTR_ARG },
+  { "ARG", HB_INSTR_ARG },       { "VOLUME", HB_INSTR_VOLUME },
+  { "STOPSIGNAL", HB_INSTR_STOPSIGNAL }, { "MAINTAINER", HB_INSTR_MAINTAINER },
 };
 
 /* Instructions docker knows that this builder does not implement. */
 static const char *const unsupported[]
-    = { "ADD", "VOLUME", "STOPSIGNAL", "HEALTHCHECK", "ONBUILD", "SHELL", "MAINTAINER", NULL };
+    = { "ADD", "HEALTHCHECK", "ONBUILD", "SHELL", NULL };
 
 /* ---- words ------------------------------------------------------------- */
 
@@ -361,7 +363,7 @@ check_instr (hb_instr_t *in, const char *file, husk_error_t *err)
   husk_auto_error husk_error_t e2 = NULL;
   husk_autostrv char **w = NULL;
   size_t n;
-  bool one = in->kind == HB_INSTR_WORKDIR || in->kind == HB_INSTR_USER;
+  bool one = in->kind == HB_INSTR_WORKDIR || in->kind == HB_INSTR_USER || in->kind == HB_INSTR_MAINTAINER;
 
   if (*in->rest == '\0' && in->kind != HB_INSTR_CMD && in->kind != HB_INSTR_ENTRYPOINT)
     return line_error (err, file, in->line, "%s requires at least one argument", in->keyword);
@@ -372,6 +374,13 @@ check_instr (hb_instr_t *in, const char *file, husk_error_t *err)
     case HB_INSTR_ENTRYPOINT:
       in->exec = parse_exec_form (in->rest);
       return 0;
+    case HB_INSTR_VOLUME:
+      in->exec = parse_exec_form (in->rest);
+      if (in->exec && husk_strv_len (in->exec) == 0)
+        return line_error (err, file, in->line, "VOLUME requires at least one argument");
+      if (in->exec)
+        return 0;
+      break;
     case HB_INSTR_COPY:
       in->exec = parse_exec_form (in->rest);
       if (in->exec)
@@ -428,6 +437,12 @@ check_instr (hb_instr_t *in, const char *file, husk_error_t *err)
           return line_error (err, file, in->line, "ARG: invalid name in `%s`", w[0]);
         return 0;
       }
+    case HB_INSTR_STOPSIGNAL:
+      if (n != 1)
+        return line_error (err, file, in->line, "STOPSIGNAL requires exactly one argument");
+      if (strchr (w[0], '$') == NULL && husk_signal_parse (w[0]) <= 0)
+        return line_error (err, file, in->line, "STOPSIGNAL: invalid signal `%s`", w[0]);
+      return 0;
     case HB_INSTR_EXPOSE:
       for (size_t i = 0; i < n; i++)
         if (strchr (w[i], '$') == NULL && hb_dockerfile_check_port (w[i], NULL) < 0)

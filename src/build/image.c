@@ -781,6 +781,15 @@ hb_image_config_add_port (hb_image_config_t *c, const char *port)
 }
 
 void
+hb_image_config_add_volume (hb_image_config_t *c, const char *path)
+{
+  for (size_t i = 0; i < c->volumes_len; i++)
+    if (strcmp (c->volumes[i], path) == 0)
+      return;
+  strv_push (&c->volumes, &c->volumes_len, path);
+}
+
+void
 hb_image_config_add_history (hb_image_config_t *c, const char *created_by, bool empty_layer)
 {
   hb_history_t *h;

@@ -177,6 +177,7 @@ void hb_image_config_set_env (hb_image_config_t *c, const char *key, const char 
 const char *hb_image_config_get_env (const hb_image_config_t *c, const char *key);       /* value or NULL */
 void hb_image_config_set_label (hb_image_config_t *c, const char *key, const char *value);
 void hb_image_config_add_port (hb_image_config_t *c, const char *port); /* "80" -> "80/tcp"; no dups */
+void hb_image_config_add_volume (hb_image_config_t *c, const char *path); /* no dups */
 void hb_image_config_add_history (hb_image_config_t *c, const char *created_by, bool empty_layer);
 void hb_image_config_add_diff_id (hb_image_config_t *c, const char *diff_id);
 

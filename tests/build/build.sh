@@ -149,6 +149,32 @@ printf 'FROM scratch\nCOPY busybox /bin/busybox\nENTRYPOINT ["/bin/busybox"]\nCM
 hb build -t fromscratch "$T/scratch" >/dev/null 2>"$T/err" || diag "$(cat "$T/err")"
 is "FROM scratch builds a runnable image" "from scratch" "$(hb run --rm fromscratch 2>&1)"
 
+# ---- VOLUME, STOPSIGNAL, MAINTAINER -------------------------------------------
+mkdir -p "$T/meta"
+cat >"$T/meta/config.txt" <<'EOF'
+FROM bb
+MAINTAINER Jane Doe <jane@example.org>
+WORKDIR /srv
+VOLUME ["/data", "logs"]
+VOLUME /cache /data
+STOPSIGNAL 2
+EOF
+out=$(hb build -t meta "$T/meta" 2>&1)
+rc=$?
+is "VOLUME, STOPSIGNAL and MAINTAINER build" 0 "$rc"
+[ "$rc" = 0 ] || diag "$out"
+cfg=$(skopeo inspect --config "oci:$STORE:docker.io/library/meta:latest" 2>/dev/null)
+is "VOLUME (JSON and plain forms, relative to WORKDIR, no duplicates) fills config.Volumes" \
+  '["/cache","/data","/srv/logs"]' "$(printf '%s' "$cfg" | jq -c '.config.Volumes | keys')"
+is "STOPSIGNAL 2 is stored by name" SIGINT "$(printf '%s' "$cfg" | jq -r '.config.StopSignal')"
+is "MAINTAINER sets the author" "Jane Doe <jane@example.org>" "$(printf '%s' "$cfg" | jq -r '.author')"
+hb bundle meta "$T/meta-bundle" >/dev/null 2>&1
+is "the bundle carries the stop signal as an annotation" SIGINT \
+  "$(jq -r '.annotations["org.opencontainers.image.stopSignal"]' "$T/meta-bundle/config.json" 2>/dev/null)"
+printf 'FROM bb\nSTOPSIGNAL SIGNOPE\n' >"$T/meta/config.bad"
+out=$(hb build -f "$T/meta/config.bad" -t metabad "$T/meta" 2>&1)
+like "an unknown STOPSIGNAL is a parse error with its line" 'config.bad:2: STOPSIGNAL: invalid signal `SIGNOPE`$' "$out"
+
 # ---- multi-stage builds ------------------------------------------------------
 mkdir -p "$T/ms"
 cat >"$T/ms/config.txt" <<'EOF'

@@ -117,6 +117,10 @@ Test (dockerfile, shape_errors)
     { "FROM a AS 1st\nFROM b\n", "config.txt:1: invalid stage name `1st`" },
     { "FROM a AS one\nFROM b AS One\n", "config.txt:2: duplicate stage name `one`" },
     { "FROM a\nADD x y\n", "config.txt:2: instruction ADD is not supported" },
+    { "FROM a\nSTOPSIGNAL\n", "config.txt:2: STOPSIGNAL requires at least one argument" },
+    { "FROM a\nSTOPSIGNAL 1 2\n", "config.txt:2: STOPSIGNAL requires exactly one argument" },
+    { "FROM a\nSTOPSIGNAL SIGNOPE\n", "config.txt:2: STOPSIGNAL: invalid signal `SIGNOPE`" },
+    { "FROM a\nVOLUME []\n", "config.txt:2: VOLUME requires at least one argument" },
     { "ARG X\n", "config.txt: no FROM instruction" },
     { "FROM a\nARG 1X\n", "config.txt:2: ARG: invalid name in `1X`" },
   };
