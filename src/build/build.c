@@ -646,6 +646,66 @@ abs_in_workdir (build_t *b, const char *p)
   return xstrdup_printf ("%s%s%s", wd, wd[strlen (wd) - 1] == '/' ? "" : "/", p);
 }
 
+/* ADD's URLs: each downloaded into dl (a temp dir) under the name the copy
+ * will give it; *names gets those names. */
+static int
+add_downloads (build_t *b, char *const *urls, bool dest_dir, const char *dest, char **dl, char ***names,
+               husk_error_t *err)
+{
+  husk_autoclose int dfd = -1;
+  if (urls == NULL)
+    return 0;
+  if (hb_store_tmpdir (b->s, dl, err) < 0)
+    return -1;
+  dfd = open (*dl, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    return husk_error_make (err, errno, "cannot open `%s`", *dl);
+  for (size_t i = 0; urls[i]; i++)
+    {
+      husk_autofree char *name = hb_url_basename (urls[i]);
+      husk_autoclose int fd = -1;
+      if (name == NULL && dest_dir)
+        return husk_error_make (err, 0, "ADD %s: cannot determine a file name from the URL", urls[i]);
+      if (name == NULL)
+        name = xstrdup (strrchr (dest, '/') + 1);
+      fd = openat (dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (fd < 0)
+        return husk_error_make (err, errno, "ADD %s: cannot create `%s`", urls[i], name);
+      say (b, "Downloading %s\n", urls[i]);
+      if (hb_download_url (urls[i], fd, err) < 0)
+        return -1;
+      husk_strv_add (names, name);
+    }
+  return 0;
+}
+
+/* ADD's local sources: tar archives (extracted) apart from the rest (copied). */
+static int
+split_archives (int src_fd, char *const *srcs, char ***plain, char ***archives, husk_error_t *err)
+{
+  for (size_t i = 0; srcs && srcs[i]; i++)
+    {
+      husk_autoclose int fd = husk_open_in_root (src_fd, srcs[i], O_RDONLY, 0, err);
+      struct stat st;
+      if (fd < 0 || fstat (fd, &st) < 0)
+        return fd < 0 ? -1 : husk_error_make (err, errno, "ADD: cannot stat `%s`", srcs[i]);
+      husk_strv_add (S_ISREG (st.st_mode) && hb_is_tar_archive (fd) ? archives : plain, srcs[i]);
+    }
+  return 0;
+}
+
+static int
+extract_archives (int src_fd, char *const *archives, const char *rootfs, const char *dest, husk_error_t *err)
+{
+  for (size_t i = 0; archives && archives[i]; i++)
+    {
+      husk_autoclose int fd = husk_open_in_root (src_fd, archives[i], O_RDONLY, 0, err);
+      if (fd < 0 || hb_add_extract (fd, archives[i], rootfs, dest, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
 /* COPY from src_fd (the context, or a stage's or image's root for --from). */
 static int
 copy_step (build_t *b, const hb_instr_t *in, int src_fd, husk_error_t *err)
@@ -658,18 +718,26 @@ copy_step (build_t *b, const hb_instr_t *in, int src_fd, husk_error_t *err)
   husk_autofree char *hash = NULL;
   husk_autofree char *text = NULL;
   husk_autofree char *key = NULL;
+  husk_autofree char *dl = NULL; /* ADD: where the URLs were downloaded */
+  husk_autostrv char **urls = NULL;
+  husk_autostrv char **locals = NULL;
+  husk_autostrv char **dl_names = NULL;
+  husk_autostrv char **plain = NULL;
+  husk_autostrv char **archives = NULL;
+  husk_autoclose int dl_fd = -1;
   cache_entry_t c = { 0 };
   work_t wk = { 0 };
   size_t n;
-  bool dest_dir;
+  bool dest_dir, add = in->kind == HB_INSTR_ADD;
+  int r = -1;
 
   if (in->exec)
     w = strv_dup (in->exec);
   else if (hb_dockerfile_words (in->rest, env, true, false, &w, NULL, err) < 0)
-    return husk_error_wrap (err, "COPY");
+    return husk_error_wrap (err, "%s", in->keyword);
   n = husk_strv_len (w);
   if (n < 2)
-    return husk_error_make (err, 0, "COPY requires sources and a destination");
+    return husk_error_make (err, 0, "%s requires sources and a destination", in->keyword);
   if (in->chown)
     {
       husk_autostrv char **cw = NULL;
@@ -681,28 +749,52 @@ copy_step (build_t *b, const hb_instr_t *in, int src_fd, husk_error_t *err)
   dest = abs_in_workdir (b, w[n - 1]);
   free (w[n - 1]);
   w[n - 1] = NULL;
-  if (hb_copy_sources (src_fd, w, n - 1, &srcs, err) < 0)
+  for (size_t i = 0; i < n - 1; i++)
+    husk_strv_add (add && hb_is_url (w[i]) ? &urls : &locals, w[i]);
+  if (locals && hb_copy_sources (src_fd, locals, husk_strv_len (locals), &srcs, err) < 0)
     return -1;
-  if (husk_strv_len (srcs) > 1)
+  if (husk_strv_len (srcs) + husk_strv_len (urls) > 1)
     dest_dir = true;
-  if (hb_copy_hash (src_fd, srcs, &hash, err) < 0)
-    return -1;
+  if (add_downloads (b, urls, dest_dir, dest, &dl, &dl_names, err) < 0)
+    goto out;
+  if (dl && (dl_fd = open (dl, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+    {
+      husk_error_make (err, errno, "cannot open `%s`", dl);
+      goto out;
+    }
   {
-    husk_autofree char *joined = join (srcs, " ");
-    text = xstrdup_printf ("COPY %s%s%s%s%s%s %s%s in %s", in->from ? "--from=" : "", in->from ? in->from : "",
-                           in->from ? " " : "", chown ? "--chown=" : "", chown ? chown : "", chown ? " " : "", joined,
-                           dest_dir ? " (dir)" : "", dest);
+    /* the cache key covers what the sources hold, downloads included */
+    husk_autofree char *h1 = NULL;
+    husk_autofree char *h2 = NULL;
+    husk_autofree char *joined = NULL;
+    husk_autofree char *joined_urls = join (urls ? urls : (char *[]){ NULL }, " ");
+    if (hb_copy_hash (src_fd, srcs ? srcs : (char *[]){ NULL }, &h1, err) < 0
+        || hb_copy_hash (dl_fd, dl_names ? dl_names : (char *[]){ NULL }, &h2, err) < 0)
+      goto out;
+    hash = xstrdup_printf ("%s %s", h1, h2);
+    joined = join (srcs ? srcs : (char *[]){ NULL }, " ");
+    text = xstrdup_printf ("%s %s%s%s%s%s%s %s%s%s%s in %s", in->keyword, in->from ? "--from=" : "",
+                           in->from ? in->from : "", in->from ? " " : "", chown ? "--chown=" : "", chown ? chown : "",
+                           chown ? " " : "", joined, *joined && urls ? " " : "", joined_urls, dest_dir ? " (dir)" : "",
+                           dest);
   }
   key = step_key (b, text, hash);
   if (step_from_cache (b, key, text))
-    return 0;
-  if (work_prepare (b, &wk, err) < 0 || hb_copy_into (src_fd, wk.rootfs, srcs, dest, dest_dir, chown, err) < 0
-      || work_commit (b, &wk, &c, err) < 0)
     {
-      husk_error_wrap (err, "COPY");
+      r = 0;
+      goto out;
+    }
+  if (add && split_archives (src_fd, srcs, &plain, &archives, err) < 0)
+    goto out;
+  if (work_prepare (b, &wk, err) < 0
+      || (plain || !add ? hb_copy_into (src_fd, wk.rootfs, add ? plain : srcs, dest, dest_dir, chown, err) : 0) < 0
+      || (dl_names ? hb_copy_into (dl_fd, wk.rootfs, dl_names, dest, dest_dir, chown, err) : 0) < 0
+      || extract_archives (src_fd, archives, wk.rootfs, dest, err) < 0 || work_commit (b, &wk, &c, err) < 0)
+    {
+      husk_error_wrap (err, "%s", in->keyword);
       cache_entry_clear (&c);
       work_clear (&wk);
-      return -1;
+      goto out;
     }
   c.created = husk_now_rfc3339nano ();
   cache_put (b, key, &c);
@@ -710,7 +802,14 @@ copy_step (build_t *b, const hb_instr_t *in, int src_fd, husk_error_t *err)
   step_done (b, key, text, &c);
   cache_entry_clear (&c);
   work_clear (&wk);
-  return 0;
+  r = 0;
+out:
+  if (dl)
+    {
+      husk_auto_error husk_error_t e2 = NULL;
+      husk_rm_rf (dl, &e2);
+    }
+  return r;
 }
 
 static int
@@ -1034,7 +1133,7 @@ build_steps (build_t *b, const hb_dockerfile_t *df, const char *file, husk_error
             say (b, "STEP %d/%d: %s\n", ++b->step, b->n_steps, in->text);
           if (in->kind == HB_INSTR_RUN)
             r = do_run (b, in, err);
-          else if (in->kind == HB_INSTR_COPY)
+          else if (in->kind == HB_INSTR_COPY || in->kind == HB_INSTR_ADD)
             r = do_copy (b, in, err);
           else
             r = do_meta (b, in, global_args, err);

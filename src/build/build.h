@@ -138,6 +138,7 @@ typedef enum
   HB_INSTR_VOLUME,
   HB_INSTR_STOPSIGNAL,
   HB_INSTR_MAINTAINER,
+  HB_INSTR_ADD,
 } hb_instr_kind_t;
 
 typedef struct

@@ -15,6 +15,9 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include <archive.h>
+#include <archive_entry.h>
+#include <curl/curl.h>
 #include "internal.h"
 #include "rootfs.h"
 #include "build.h"
@@ -384,3 +387,101 @@ hb_copy_into (int src_fd, const char *rootfs, char *const *srcs, const char *des
   return 0;
 }
 
+
+/* ---- ADD: archives and URLs -------------------------------------------- */
+
+bool
+hb_is_url (const char *s)
+{
+  return strncmp (s, "http://", 7) == 0 || strncmp (s, "https://", 8) == 0;
+}
+
+bool
+hb_is_tar_archive (int fd)
+{
+  struct archive *a = archive_read_new ();
+  struct archive_entry *e;
+  bool yes;
+  archive_read_support_filter_gzip (a);
+  archive_read_support_filter_bzip2 (a);
+  archive_read_support_filter_xz (a);
+  archive_read_support_filter_zstd (a);
+  archive_read_support_format_tar (a);
+  yes = archive_read_open_fd (a, fd, 16384) == ARCHIVE_OK && archive_read_next_header (a, &e) == ARCHIVE_OK;
+  archive_read_free (a);
+  lseek (fd, 0, SEEK_SET);
+  return yes;
+}
+
+int
+hb_add_extract (int archive_fd, const char *name, const char *rootfs, const char *dest, husk_error_t *err)
+{
+  husk_autoclose int rootfd = open (rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  husk_autoclose int dpath = -1;
+  husk_autoclose int ddir = -1;
+  if (rootfd < 0)
+    return husk_error_make (err, errno, "cannot open `%s`", rootfs);
+  dpath = husk_create_in_root (rootfd, dest, true, err);
+  if (dpath < 0)
+    return husk_error_wrap (err, "ADD: destination `%s`", dest);
+  ddir = openat (dpath, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (ddir < 0)
+    return husk_error_make (err, errno, "ADD: cannot open `%s`", dest);
+  return hb_unpack_layer_fd (ddir, archive_fd, name, HB_UNPACK_APPLY, err);
+}
+
+static size_t
+write_to_fd (char *p, size_t size, size_t n, void *fdp)
+{
+  return husk_write_all (*(int *) fdp, p, size * n) < 0 ? 0 : size * n;
+}
+
+int
+hb_download_url (const char *url, int fd, husk_error_t *err)
+{
+  CURL *c = curl_easy_init ();
+  char errbuf[CURL_ERROR_SIZE] = "";
+  long filetime = -1;
+  CURLcode r;
+  if (c == NULL)
+    return husk_error_make (err, ENOMEM, "ADD: cannot start a download");
+  curl_easy_setopt (c, CURLOPT_URL, url);
+  curl_easy_setopt (c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt (c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt (c, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt (c, CURLOPT_FAILONERROR, 1L);
+  curl_easy_setopt (c, CURLOPT_FILETIME, 1L);
+  curl_easy_setopt (c, CURLOPT_CONNECTTIMEOUT, 30L);
+  curl_easy_setopt (c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt (c, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, write_to_fd);
+  curl_easy_setopt (c, CURLOPT_WRITEDATA, &fd);
+  r = curl_easy_perform (c);
+  if (r == CURLE_OK)
+    curl_easy_getinfo (c, CURLINFO_FILETIME, &filetime);
+  curl_easy_cleanup (c);
+  if (r != CURLE_OK)
+    return husk_error_make (err, 0, "ADD %s: %s", url, *errbuf ? errbuf : curl_easy_strerror (r));
+  /* docker: mode 0600, and the mtime from Last-Modified when the server sends one */
+  fchmod (fd, 0600);
+  if (filetime > 0)
+    {
+      struct timespec ts[2] = { { .tv_sec = filetime }, { .tv_sec = filetime } };
+      futimens (fd, ts);
+    }
+  return 0;
+}
+
+/* The file name a URL gives (its last path component), or NULL. */
+char *
+hb_url_basename (const char *url)
+{
+  const char *p = strstr (url, "://");
+  const char *end, *slash;
+  p = p ? p + 3 : url;
+  end = p + strcspn (p, "?#");
+  slash = memrchr (p, '/', (size_t) (end - p));
+  if (slash == NULL || slash + 1 == end)
+    return NULL;
+  return xstrndup (slash + 1, (size_t) (end - slash - 1));
+}

@@ -30,11 +30,12 @@ static const struct
   { "USER", HB_INSTR_USER },     { "LABEL", HB_INSTR_LABEL },
   { "ARG", HB_INSTR_ARG },       { "VOLUME", HB_INSTR_VOLUME },
   { "STOPSIGNAL", HB_INSTR_STOPSIGNAL }, { "MAINTAINER", HB_INSTR_MAINTAINER },
+  { "ADD", HB_INSTR_ADD },
 };
 
 /* Instructions docker knows that this builder does not implement. */
 static const char *const unsupported[]
-    = { "ADD", "HEALTHCHECK", "ONBUILD", "SHELL", NULL };
+    = { "HEALTHCHECK", "ONBUILD", "SHELL", NULL };
 
 /* ---- words ------------------------------------------------------------- */
 
@@ -382,11 +383,13 @@ check_instr (hb_instr_t *in, const char *file, husk_error_t *err)
         return 0;
       break;
     case HB_INSTR_COPY:
+    case HB_INSTR_ADD:
       in->exec = parse_exec_form (in->rest);
       if (in->exec)
         {
           if (husk_strv_len (in->exec) < 2)
-            return line_error (err, file, in->line, "COPY requires at least two arguments (sources and destination)");
+            return line_error (err, file, in->line, "%s requires at least two arguments (sources and destination)",
+                               in->keyword);
           return 0;
         }
       break;
@@ -405,8 +408,10 @@ check_instr (hb_instr_t *in, const char *file, husk_error_t *err)
         return line_error (err, file, in->line, "FROM requires exactly one image (FROM IMAGE [AS NAME])");
       return 0;
     case HB_INSTR_COPY:
+    case HB_INSTR_ADD:
       if (n < 2)
-        return line_error (err, file, in->line, "COPY requires at least two arguments (sources and destination)");
+        return line_error (err, file, in->line, "%s requires at least two arguments (sources and destination)",
+                           in->keyword);
       return 0;
     case HB_INSTR_ENV:
     case HB_INSTR_LABEL:
@@ -483,7 +488,7 @@ take_flags (hb_instr_t *in, const char *file, husk_error_t *err)
     {
       size_t n = strcspn (p, " \t");
       husk_autofree char *flag = xstrndup (p, n);
-      if (in->kind == HB_INSTR_COPY && strncmp (flag, "--chown=", 8) == 0 && flag[8])
+      if ((in->kind == HB_INSTR_COPY || in->kind == HB_INSTR_ADD) && strncmp (flag, "--chown=", 8) == 0 && flag[8])
         {
           free (in->chown);
           in->chown = xstrdup (flag + 8);

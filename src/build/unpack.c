@@ -584,6 +584,8 @@ unpack_stream (int root_fd, int blob_fd, const char *digest, const char *what, h
   br->sha = digest ? hb_sha256_new () : NULL;
   archive_read_support_filter_gzip (a);
   archive_read_support_filter_zstd (a);
+  archive_read_support_filter_bzip2 (a); /* not in layers, but ADD takes them */
+  archive_read_support_filter_xz (a);
   archive_read_support_format_tar (a);
   archive_read_support_format_empty (a);
   if (archive_read_open (a, br, NULL, blob_read, NULL) != ARCHIVE_OK)

@@ -175,6 +175,58 @@ printf 'FROM bb\nSTOPSIGNAL SIGNOPE\n' >"$T/meta/config.bad"
 out=$(hb build -f "$T/meta/config.bad" -t metabad "$T/meta" 2>&1)
 like "an unknown STOPSIGNAL is a parse error with its line" 'config.bad:2: STOPSIGNAL: invalid signal `SIGNOPE`$' "$out"
 
+# ---- ADD: local archives are extracted, URLs downloaded (a server on 127.0.0.1) --
+A=$T/addctx
+mkdir -p "$A/src/a" "$T/www"
+echo x-in-tar >"$A/src/a/x"
+echo b-in-tar >"$A/src/b"
+tar -C "$A/src" -czf "$A/files.tar.gz" a b
+echo plain >"$A/plain.txt"
+echo "not really an archive" >"$A/fake.tar.gz"
+python3 -c 'import tarfile, io, sys
+t = tarfile.open(sys.argv[1], "w")
+d = b"evil\n"; i = tarfile.TarInfo("../../../etc/husk-add-evil"); i.size = len(d); t.addfile(i, io.BytesIO(d))
+t.close()' "$A/evil.tar"
+echo downloaded >"$T/www/dl.txt"
+python3 - "$T/www" "$T/www.port" >/dev/null 2>&1 <<'EOF' &
+import http.server, functools, sys
+h = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+s = http.server.HTTPServer(("127.0.0.1", 0), h)
+open(sys.argv[2], "w").write(str(s.server_address[1]))
+s.serve_forever()
+EOF
+www_pid=$!
+wait_for test -s "$T/www.port"
+PORT=$(cat "$T/www.port")
+cat >"$A/config.txt" <<'EOF'
+FROM bb
+ARG PORT
+ADD files.tar.gz /opt/
+ADD plain.txt fake.tar.gz /data/
+ADD http://127.0.0.1:${PORT}/dl.txt /web/
+ADD http://127.0.0.1:${PORT}/dl.txt /web/renamed.txt
+CMD ["sh", "-c", "cat /opt/a/x /opt/b /data/plain.txt /data/fake.tar.gz /web/dl.txt /web/renamed.txt; stat -c %a /web/dl.txt"]
+EOF
+out=$(hb build --build-arg PORT="$PORT" -t added "$A" 2>&1)
+rc=$?
+is "ADD builds" 0 "$rc"
+[ "$rc" = 0 ] || diag "$out"
+run_out=$(hb run --rm added 2>&1 | tr '\n' ' ')
+like "ADD of a local tar.gz extracts it into the destination" "^x-in-tar b-in-tar " "$run_out"
+like "ADD of other files copies them (a .tar.gz name that is no archive included)" " plain not really an archive " "$run_out"
+like "ADD of a URL downloads it (ARG substituted), into a dir or as a named file" " downloaded downloaded " "$run_out"
+like "a downloaded file has mode 600, as with docker" " 600 $" "$run_out"
+printf 'FROM bb\nADD evil.tar /jail/\n' >"$A/config.evil"
+out=$(hb build -f "$A/config.evil" -t addevil "$A" 2>&1)
+like "an archive entry with ../ is refused, naming it" "config.evil:2: ADD: .*../../../etc/husk-add-evil. points outside" "$out"
+check "... and nothing was written on the host" test ! -e /etc/husk-add-evil
+printf 'FROM bb\nADD http://127.0.0.1:%s/missing.txt /m\n' "$PORT" >"$A/config.404"
+out=$(hb build -f "$A/config.404" -t add404 "$A" 2>&1)
+like "ADD of a URL that answers 404 fails with the line and the HTTP error" "config.404:2: ADD http://127.0.0.1:$PORT/missing.txt: .*404" "$out"
+check "... and leaves no temp dirs or mounts" sh -c \
+  "[ -z \"\$(ls -A '$STORE/tmp' 2>/dev/null)\" ] && ! grep -q '$STORE' /proc/self/mountinfo"
+kill "$www_pid" 2>/dev/null; wait "$www_pid" 2>/dev/null
+
 # ---- multi-stage builds ------------------------------------------------------
 mkdir -p "$T/ms"
 cat >"$T/ms/config.txt" <<'EOF'
