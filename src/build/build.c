@@ -767,12 +767,11 @@ copy_step (build_t *b, const hb_instr_t *in, int src_fd, husk_error_t *err)
     husk_autofree char *h1 = NULL;
     husk_autofree char *h2 = NULL;
     husk_autofree char *joined = NULL;
-    husk_autofree char *joined_urls = join (urls ? urls : (char *[]){ NULL }, " ");
-    if (hb_copy_hash (src_fd, srcs ? srcs : (char *[]){ NULL }, &h1, err) < 0
-        || hb_copy_hash (dl_fd, dl_names ? dl_names : (char *[]){ NULL }, &h2, err) < 0)
+    husk_autofree char *joined_urls = join (urls, " ");
+    if (hb_copy_hash (src_fd, srcs, &h1, err) < 0 || hb_copy_hash (dl_fd, dl_names, &h2, err) < 0)
       goto out;
     hash = xstrdup_printf ("%s %s", h1, h2);
-    joined = join (srcs ? srcs : (char *[]){ NULL }, " ");
+    joined = join (srcs, " ");
     text = xstrdup_printf ("%s %s%s%s%s%s%s %s%s%s%s in %s", in->keyword, in->from ? "--from=" : "",
                            in->from ? in->from : "", in->from ? " " : "", chown ? "--chown=" : "", chown ? chown : "",
                            chown ? " " : "", joined, *joined && urls ? " " : "", joined_urls, dest_dir ? " (dir)" : "",
@@ -787,8 +786,8 @@ copy_step (build_t *b, const hb_instr_t *in, int src_fd, husk_error_t *err)
   if (add && split_archives (src_fd, srcs, &plain, &archives, err) < 0)
     goto out;
   if (work_prepare (b, &wk, err) < 0
-      || (plain || !add ? hb_copy_into (src_fd, wk.rootfs, add ? plain : srcs, dest, dest_dir, chown, err) : 0) < 0
-      || (dl_names ? hb_copy_into (dl_fd, wk.rootfs, dl_names, dest, dest_dir, chown, err) : 0) < 0
+      || hb_copy_into (src_fd, wk.rootfs, add ? plain : srcs, dest, dest_dir, chown, err) < 0
+      || hb_copy_into (dl_fd, wk.rootfs, dl_names, dest, dest_dir, chown, err) < 0
       || extract_archives (src_fd, archives, wk.rootfs, dest, err) < 0 || work_commit (b, &wk, &c, err) < 0)
     {
       husk_error_wrap (err, "%s", in->keyword);

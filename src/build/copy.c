@@ -200,7 +200,7 @@ int
 hb_copy_hash (int src_fd, char *const *srcs, char **out, husk_error_t *err)
 {
   hb_sha256_t *h = hb_sha256_new ();
-  for (size_t i = 0; srcs[i]; i++)
+  for (size_t i = 0; srcs && srcs[i]; i++)
     {
       husk_autoclose int fd = husk_open_in_root (src_fd, srcs[i], O_RDONLY, 0, err);
       if (fd < 0 || hash_fd (h, fd, srcs[i], err) < 0)
@@ -328,6 +328,8 @@ hb_copy_into (int src_fd, const char *rootfs, char *const *srcs, const char *des
 {
   husk_autoclose int rootfd = open (rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   owner_t o = { 0, 0 };
+  if (srcs == NULL || srcs[0] == NULL)
+    return 0;
   if (rootfd < 0)
     return husk_error_make (err, errno, "cannot open `%s`", rootfs);
   if (chown && hb_resolve_user (rootfd, chown, &o.uid, &o.gid, NULL, NULL, err) < 0)

@@ -10,9 +10,9 @@
 /* Expand srcs (wildcards in the last component) into paths under src_fd;
  * `..` above the root is refused.  *out is a NULL-terminated strv. */
 int hb_copy_sources (int src_fd, char *const *srcs, size_t n, char ***out, husk_error_t *err);
-/* sha256 over names, modes and contents of the expanded sources. */
+/* sha256 over names, modes and contents of the expanded sources (NULL: none). */
 int hb_copy_hash (int src_fd, char *const *srcs, char **out, husk_error_t *err);
-/* Copy the expanded sources into dest (absolute, inside rootfs). */
+/* Copy the expanded sources into dest (absolute, inside rootfs); NULL copies nothing. */
 int hb_copy_into (int src_fd, const char *rootfs, char *const *srcs, const char *dest, bool dest_dir,
                   const char *chown, husk_error_t *err);
 
