@@ -41,6 +41,8 @@ build_busybox_image() {
   mkdir -p "$rootfs"/{bin,etc,tmp,root,proc,sys,dev}
   cp "$bb" "$rootfs/bin/busybox"
   for a in $("$bb" --list); do [ "$a" = busybox ] || ln -s busybox "$rootfs/bin/$a"; done
+  # the test helper (sd_notify client among others), when the build has it
+  [ -n "${HUSK_TEST_INIT:-}" ] && [ -x "$HUSK_TEST_INIT" ] && cp "$HUSK_TEST_INIT" "$rootfs/bin/husk-test-init"
   echo 'root:x:0:0:root:/root:/bin/sh' >"$rootfs/etc/passwd"
   echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >>"$rootfs/etc/passwd"
   printf 'root:x:0:\nnobody:x:65534:\n' >"$rootfs/etc/group"
