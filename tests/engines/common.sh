@@ -35,18 +35,11 @@ pkg_of() {
 # oci-archive (a tar of an OCI image layout).  The index names it "latest".
 # build_busybox_image OUT.tar
 build_busybox_image() {
-  local out=$1 dir=$T/.image rootfs bb
-  bb=$(command -v busybox) || return 1
-  rootfs=$dir/rootfs
-  mkdir -p "$rootfs"/{bin,etc,tmp,root,proc,sys,dev}
-  cp "$bb" "$rootfs/bin/busybox"
-  for a in $("$bb" --list); do [ "$a" = busybox ] || ln -s busybox "$rootfs/bin/$a"; done
-  # the test helper (sd_notify client among others), when the build has it
-  [ -n "${HUSK_TEST_INIT:-}" ] && [ -x "$HUSK_TEST_INIT" ] && cp "$HUSK_TEST_INIT" "$rootfs/bin/husk-test-init"
-  echo 'root:x:0:0:root:/root:/bin/sh' >"$rootfs/etc/passwd"
-  echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >>"$rootfs/etc/passwd"
-  printf 'root:x:0:\nnobody:x:65534:\n' >"$rootfs/etc/group"
-  chmod 1777 "$rootfs/tmp"
+  local out=$1 dir=$T/.image rootfs=$T/.image/rootfs
+  _base_rootfs # busybox, husk-test-init (the sd_notify client), passwd
+  mkdir -p "$dir"
+  cp -a "$T/.base" "$rootfs"
+  echo 'nobody:x:65534:' >>"$rootfs/etc/group"
   (
     set -e
     cd "$dir"

@@ -205,23 +205,8 @@ check "rm -f: husk's state is gone" [ ! -e "/run/husk/$ID" ] && [ ! -e "/run/hus
 # the runtime gets no NOTIFY_SOCKET), so this checks that husk keeps out of
 # its way: the spec's /run/notify mount and env reach the process intact.
 if [ -n "${HUSK_TEST_INIT:-}" ] && command -v python3 >/dev/null; then
-  python3 - "$T/sd.sock" >"$T/sd.msgs" 2>&1 <<'EOF' &
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-s.settimeout(60)
-print("bound", flush=True)
-try:
-    while True:
-        d = s.recv(4096).decode()
-        print("msg: " + d.replace("\n", "|"), flush=True)
-        if "READY=1" in d:
-            break
-except socket.timeout:
-    print("timeout", flush=True)
-EOF
-  sd_pid=$!
-  wait_for grep -q bound "$T/sd.msgs"
+  dgram_recv "$T/sd.sock" "$T/sd.msgs" 'READY=1' 60
+  sd_pid=$dgram_pid
   N=sdn-$$
   NOTIFY_SOCKET=$T/sd.sock pm run -d --name "$N" --sdnotify=container --network none "$IMG" \
     sh -c 'sleep 0.5; husk-test-init notify READY=1; sleep 100' >"$T/sd.run" 2>&1

@@ -56,6 +56,31 @@ unlike() {
 
 done_testing() { echo "1..$_n"; [ "$_failed" = 0 ]; exit $?; }
 
+# dgram_recv SOCK OUT STOP_RE SECS: in the background, bind an AF_UNIX datagram
+# socket at SOCK and write one "msg: <text, newlines as |>" line per datagram
+# to OUT, until one matches the regex STOP_RE or SECS pass ("timeout"); fds
+# sent along are dropped, as a reader without SCM_RIGHTS drops them. Returns
+# once bound; the receiver's pid is in $dgram_pid.
+dgram_recv() {
+  python3 - "$1" "$3" "$4" >"$2" 2>"$2.err" <<'EOF' &
+import re, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(float(sys.argv[3]))
+print("bound", flush=True)
+try:
+    while True:
+        d = s.recv(4096).decode()
+        print("msg: " + d.replace("\n", "|"), flush=True)
+        if re.search(sys.argv[2], d):
+            break
+except socket.timeout:
+    print("timeout", flush=True)
+EOF
+  dgram_pid=$!
+  wait_for grep -q bound "$2"
+}
+
 # A busybox rootfs, built once per test file and copied per bundle.
 _base_rootfs() {
   if [ ! -d "$T/.base" ]; then

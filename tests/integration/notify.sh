@@ -11,26 +11,11 @@
 command -v python3 >/dev/null || { echo "1..0 # SKIP python3 is needed for the datagram receiver"; exit 0; }
 [ -n "$HUSK_TEST_INIT" ] || { echo "1..0 # SKIP husk-test-init not built (set HUSK_TEST_INIT)"; exit 0; }
 
-# host_recv NAME: receive datagrams on $T/NAME.sock (until BARRIER=1 or 20 s),
-# one "msg: <text with \n as |>" line each in $T/NAME.msgs; pid in $recv_pid.
+# host_recv NAME: the host's NOTIFY_SOCKET at $T/NAME.sock, read until the
+# barrier (or 20 s) into $T/NAME.msgs; pid in $recv_pid.
 host_recv() {
-  python3 - "$T/$1.sock" >"$T/$1.msgs" 2>"$T/$1.err" <<'EOF' &
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-s.settimeout(20)
-print("bound", flush=True)
-try:
-    while True:
-        d = s.recv(4096).decode()
-        print("msg: " + d.replace("\n", "|"), flush=True)
-        if d.startswith("BARRIER=1"):
-            break
-except socket.timeout:
-    print("timeout", flush=True)
-EOF
-  recv_pid=$!
-  wait_for grep -q bound "$T/$1.msgs"
+  dgram_recv "$T/$1.sock" "$T/$1.msgs" '^BARRIER=1' 20
+  recv_pid=$dgram_pid
 }
 
 # --- create + start --------------------------------------------------------
