@@ -51,6 +51,7 @@ steal_ptr (void *pp)
 void husk_strv_free (char **v);
 size_t husk_strv_len (char *const *v);
 void husk_strv_add (char ***v, const char *s); /* append a copy of s */
+void husk_strv_setkv (char ***v, const char *k, const char *val); /* set K=V, replacing K */
 
 /* Read a whole file (or fd); *len gets the size (may be NULL).  NUL-terminated. */
 int husk_read_file (const char *path, char **out, size_t *len, husk_error_t *err);

@@ -137,22 +137,6 @@ say (build_t *b, const char *fmt, ...)
   fflush (stderr);
 }
 
-/* Set K=V in a strv (replacing K). */
-static void
-strv_setkv (char ***v, const char *k, const char *val)
-{
-  size_t kl = strlen (k);
-  for (size_t i = 0; *v && (*v)[i]; i++)
-    if (strncmp ((*v)[i], k, kl) == 0 && (*v)[i][kl] == '=')
-      {
-        free ((*v)[i]);
-        (*v)[i] = xstrdup_printf ("%s=%s", k, val);
-        return;
-      }
-  husk_autofree char *kv = xstrdup_printf ("%s=%s", k, val);
-  husk_strv_add (v, kv);
-}
-
 /* The variables substitution sees: ARGs, then ENV (ENV wins). */
 static char **
 subst_env (build_t *b)
@@ -1067,7 +1051,7 @@ do_meta (build_t *b, const hb_instr_t *in, char **global_args, husk_error_t *err
                     b->build_arg_used[i] = true;
                   }
               if (val)
-                strv_setkv (&b->args, name, val);
+                husk_strv_setkv (&b->args, name, val);
               text = val ? xstrdup_printf ("ARG %s=%s", name, val) : xstrdup_printf ("ARG %s", name);
               if (b->cfg == NULL)
                 return 0; /* before FROM: no step of the image */

@@ -44,21 +44,6 @@ husk_notify_host_socket (void)
   return s && *s ? s : NULL;
 }
 
-static void
-strv_set_env (char ***env, const char *kv)
-{
-  size_t n = 0, klen = strchr (kv, '=') - kv + 1;
-  char **v = *env;
-  for (; v && v[n]; n++)
-    if (strncmp (v[n], kv, klen) == 0)
-      {
-        free (v[n]);
-        v[n] = xstrdup (kv);
-        return;
-      }
-  husk_strv_add (env, kv);
-}
-
 int
 husk_notify_prepare (husk_container_t *c, husk_spec_t *spec, char ***env, husk_error_t *err)
 {
@@ -71,21 +56,18 @@ husk_notify_prepare (husk_container_t *c, husk_spec_t *spec, char ***env, husk_e
   if (mkdirat (c->dirfd, NOTIFY_DIR, 0755) < 0 && errno != EEXIST)
     return husk_error_make (err, errno, "cannot create `%s/" NOTIFY_DIR "`", c->dir);
 
-  spec->mounts = realloc (spec->mounts, (spec->mounts_len + 1) * sizeof *spec->mounts);
-  if (spec->mounts == NULL)
-    abort ();
+  spec->mounts = xrealloc (spec->mounts, (spec->mounts_len + 1) * sizeof *spec->mounts);
   m = &spec->mounts[spec->mounts_len++];
   memset (m, 0, sizeof *m);
   m->destination = xstrdup ("/run/notify");
   m->type = xstrdup ("bind");
-  if (asprintf (&m->source, "%s/" NOTIFY_DIR, c->dir) < 0)
-    abort ();
+  m->source = xstrdup_printf ("%s/" NOTIFY_DIR, c->dir);
   m->options = xmalloc0 ((nopts + 1) * sizeof *m->options);
   for (size_t i = 0; i < nopts; i++)
     m->options[i] = xstrdup (opts[i]);
   m->options_len = nopts;
 
-  strv_set_env (env, "NOTIFY_SOCKET=" NOTIFY_IN_CONTAINER);
+  husk_strv_setkv (env, "NOTIFY_SOCKET", NOTIFY_IN_CONTAINER);
   return 0;
 }
 

@@ -157,6 +157,21 @@ husk_strv_add (char ***v, const char *s)
   (*v)[n + 1] = NULL;
 }
 
+void
+husk_strv_setkv (char ***v, const char *k, const char *val)
+{
+  size_t kl = strlen (k);
+  husk_autofree char *kv = xstrdup_printf ("%s=%s", k, val);
+  for (size_t i = 0; *v && (*v)[i]; i++)
+    if (strncmp ((*v)[i], k, kl) == 0 && (*v)[i][kl] == '=')
+      {
+        free ((*v)[i]);
+        (*v)[i] = steal_ptr (&kv);
+        return;
+      }
+  husk_strv_add (v, kv);
+}
+
 ssize_t
 husk_write_all (int fd, const void *buf, size_t len)
 {
